@@ -1,0 +1,160 @@
+// SignalR's JSON hub protocol: each record is a JSON object followed by 0x1E.
+// Only what the kit needs: parse incoming records strictly, format outgoing ones.
+
+export const RECORD_SEPARATOR = "\u001e";
+export const RECORD_SEPARATOR_CODE = 0x1e;
+
+export const enum MessageType {
+  Invocation = 1,
+  StreamItem = 2,
+  Completion = 3,
+  StreamInvocation = 4,
+  CancelInvocation = 5,
+  Ping = 6,
+  Close = 7,
+  Ack = 8,
+  Sequence = 9,
+}
+
+export interface InvocationMessage {
+  type: MessageType.Invocation;
+  invocationId?: string;
+  target: string;
+  arguments: unknown[];
+  streamIds?: string[];
+  headers?: Record<string, string>;
+}
+export interface StreamInvocationMessage {
+  type: MessageType.StreamInvocation;
+  invocationId: string;
+  target: string;
+  arguments: unknown[];
+  streamIds?: string[];
+}
+export interface CompletionMessage {
+  type: MessageType.Completion;
+  invocationId: string;
+  result?: unknown;
+  error?: string;
+}
+export interface StreamItemMessage {
+  type: MessageType.StreamItem;
+  invocationId: string;
+  item: unknown;
+}
+export interface CancelInvocationMessage {
+  type: MessageType.CancelInvocation;
+  invocationId: string;
+}
+export interface PingMessage {
+  type: MessageType.Ping;
+}
+export interface CloseMessage {
+  type: MessageType.Close;
+  error?: string;
+  allowReconnect?: boolean;
+}
+export interface AckMessage {
+  type: MessageType.Ack;
+  sequenceId: number;
+}
+export interface SequenceMessage {
+  type: MessageType.Sequence;
+  sequenceId: number;
+}
+
+export type HubMessage =
+  | InvocationMessage
+  | StreamInvocationMessage
+  | CompletionMessage
+  | StreamItemMessage
+  | CancelInvocationMessage
+  | PingMessage
+  | CloseMessage
+  | AckMessage
+  | SequenceMessage;
+
+/** A record that is not a valid hub message; the text is what the peer sees in its Close. */
+export class InvalidDataError extends Error {
+  override name = "InvalidDataError";
+}
+
+export interface HandshakeRequest {
+  protocol: string;
+  version: number;
+}
+
+/** Splits text on the separator. Returns the complete records and the trailing partial one. */
+export function splitRecords(text: string): { records: string[]; rest: string } {
+  const parts = text.split(RECORD_SEPARATOR);
+  const rest = parts.pop() ?? "";
+  return { records: parts, rest };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isId = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+
+export function parseHandshake(record: string): HandshakeRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(record);
+  } catch {
+    throw new InvalidDataError("Handshake request is not valid JSON.");
+  }
+  if (!isRecord(value) || typeof value.protocol !== "string" || typeof value.version !== "number")
+    throw new InvalidDataError("Handshake request must have a string 'protocol' and a number 'version'.");
+  return { protocol: value.protocol, version: value.version };
+}
+
+/** Parses and validates one record, the way ASP.NET Core's JsonHubProtocol rejects bad ones. */
+export function parseMessage(record: string): HubMessage {
+  let v: unknown;
+  try {
+    v = JSON.parse(record);
+  } catch {
+    throw new InvalidDataError("Error reading JSON.");
+  }
+  if (!isRecord(v)) throw new InvalidDataError("Message is not a JSON object.");
+  switch (v.type) {
+    case MessageType.Invocation:
+    case MessageType.StreamInvocation: {
+      if (typeof v.target !== "string" || v.target === "") throw new InvalidDataError("Missing required property 'target'.");
+      if (!Array.isArray(v.arguments)) throw new InvalidDataError("Missing required property 'arguments'.");
+      if (v.invocationId !== undefined && !isId(v.invocationId)) throw new InvalidDataError("Expected 'invocationId' to be of type String.");
+      if (v.type === MessageType.StreamInvocation && !isId(v.invocationId)) throw new InvalidDataError("Missing required property 'invocationId'.");
+      if (v.streamIds !== undefined && !(Array.isArray(v.streamIds) && v.streamIds.every(isId)))
+        throw new InvalidDataError("Expected 'streamIds' to be an array of strings.");
+      return v as unknown as HubMessage;
+    }
+    case MessageType.StreamItem:
+    case MessageType.Completion:
+    case MessageType.CancelInvocation:
+      if (!isId(v.invocationId)) throw new InvalidDataError("Missing required property 'invocationId'.");
+      if (v.type === MessageType.Completion && v.error !== undefined && v.result !== undefined)
+        throw new InvalidDataError("The 'error' and 'result' properties are mutually exclusive.");
+      return v as unknown as HubMessage;
+    case MessageType.Ping:
+      return { type: MessageType.Ping };
+    case MessageType.Close:
+      return v as unknown as CloseMessage;
+    case MessageType.Ack:
+    case MessageType.Sequence:
+      if (typeof v.sequenceId !== "number") throw new InvalidDataError("Missing required property 'sequenceId'.");
+      return v as unknown as HubMessage;
+    default:
+      throw new InvalidDataError(v.type === undefined ? "Missing required property 'type'." : `Unknown message type '${String(v.type)}'.`);
+  }
+}
+
+export function formatMessage(message: HubMessage | Record<string, unknown>): string {
+  return JSON.stringify(message) + RECORD_SEPARATOR;
+}
+
+export const PING_RECORD = formatMessage({ type: MessageType.Ping });
+
+export function closeRecord(error?: string, allowReconnect?: boolean): string {
+  const m: CloseMessage = { type: MessageType.Close };
+  if (error !== undefined) m.error = error;
+  if (allowReconnect) m.allowReconnect = true;
+  return formatMessage(m);
+}

@@ -1,0 +1,134 @@
+// The app server's end of one server connection to the service: connect with a server
+// token, service-protocol handshake, then multiplexed client traffic, acks and FIN pings.
+import { WebSocket } from "ws";
+import {
+  AckStatus,
+  FINACK,
+  SERVICE_PROTOCOL_VERSION,
+  SHUTDOWN_PING_KEY,
+  ServiceMessageType,
+  decodeServiceMessages,
+  encodeServiceMessage,
+  pingPairs,
+  type ServiceMessage,
+} from "../protocol/service-protocol.js";
+import { finValue, type GracefulShutdownMode } from "../protocol/shutdown-mode.js";
+
+export interface ServiceLinkOptions {
+  endpoint: string;
+  hub: string;
+  serverId: string;
+  token: string;
+  onMessage(message: ServiceMessage): void;
+  onClosed(): void;
+}
+
+export class ServiceLink {
+  closed = false;
+  private readonly ws: WebSocket;
+  private nextAckId = 1;
+  private readonly acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private finAck: (() => void) | undefined;
+  private readonly closedPromise: Promise<void>;
+
+  private constructor(private readonly o: ServiceLinkOptions) {
+    const url = `${o.endpoint.replace(/^http/, "ws")}/server/?hub=${encodeURIComponent(o.hub)}`;
+    this.ws = new WebSocket(url, { headers: { Authorization: `Bearer ${o.token}` } });
+    this.closedPromise = new Promise((resolve) => this.ws.once("close", () => resolve()));
+  }
+
+  static connect(o: ServiceLinkOptions): Promise<ServiceLink> {
+    const link = new ServiceLink(o);
+    return new Promise((resolve, reject) => {
+      const fail = (e: Error) => reject(new Error(`Server link to ${o.endpoint} for hub '${o.hub}' failed: ${e.message}`));
+      link.ws.once("unexpected-response", (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)));
+      link.ws.once("error", fail);
+      link.ws.once("open", () => {
+        link.ws.send(encodeServiceMessage({ type: ServiceMessageType.HandshakeRequest, version: SERVICE_PROTOCOL_VERSION, connectionType: 0, target: "", migrationLevel: 1, members: { sid: o.serverId } }));
+      });
+      let handshaken = false;
+      link.ws.on("message", (data: Buffer) => {
+        let messages: ServiceMessage[];
+        try {
+          messages = decodeServiceMessages(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        } catch {
+          link.ws.close(1008, "bad service message");
+          return;
+        }
+        for (const m of messages) {
+          if (!handshaken) {
+            if (m.type !== ServiceMessageType.HandshakeResponse || m.error) {
+              fail(new Error(m.type === ServiceMessageType.HandshakeResponse ? String(m.error) : "no handshake response"));
+              link.ws.close();
+              return;
+            }
+            handshaken = true;
+            link.ws.removeListener("error", fail);
+            link.ws.on("error", () => {});
+            link.ws.once("close", () => link.onSocketClosed());
+            resolve(link);
+            continue;
+          }
+          link.receive(m);
+        }
+      });
+    });
+  }
+
+  /** Resolves once the frame is handed to the socket. */
+  send(message: ServiceMessage): Promise<void> {
+    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve) => this.ws.send(encodeServiceMessage(message), () => resolve()));
+  }
+
+  /** JoinGroupWithAck / LeaveGroupWithAck: resolves on the service's Ack. */
+  sendWithAck(type: ServiceMessageType.JoinGroupWithAck | ServiceMessageType.LeaveGroupWithAck, connectionId: string, group: string): Promise<void> {
+    const ackId = this.nextAckId++;
+    const p = new Promise<void>((resolve, reject) => this.acks.set(ackId, { resolve, reject }));
+    void this.send({ type, connectionId, group, ackId });
+    return p;
+  }
+
+  /** Sends FIN for the mode; resolves on FINACK (or when the link closes). */
+  fin(mode: GracefulShutdownMode): Promise<void> {
+    const p = new Promise<void>((resolve) => (this.finAck = resolve));
+    void this.send({ type: ServiceMessageType.Ping, pairs: [SHUTDOWN_PING_KEY, finValue(mode)] });
+    return p;
+  }
+
+  /** Orderly close; resolves when the socket is closed. */
+  close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000, "shutdown");
+    return this.closedPromise;
+  }
+
+  /** Abrupt: the TCP connection is destroyed, no close frame. */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  private receive(m: ServiceMessage): void {
+    if (m.type === ServiceMessageType.Ack) {
+      const a = this.acks.get(m.ackId);
+      this.acks.delete(m.ackId);
+      if (!a) return;
+      if (m.status === AckStatus.Ok) a.resolve();
+      else a.reject(new Error(m.message || `Group operation failed (status ${m.status}).`));
+      return;
+    }
+    if (m.type === ServiceMessageType.Ping) {
+      if (pingPairs(m.pairs).get(SHUTDOWN_PING_KEY) === FINACK) this.finAck?.();
+      return;
+    }
+    this.o.onMessage(m);
+  }
+
+  private onSocketClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.finAck?.();
+    for (const a of this.acks.values()) a.reject(new Error("The service link closed."));
+    this.acks.clear();
+    this.o.onClosed();
+  }
+}
