@@ -64,6 +64,15 @@ const defaultIdentify = (_req: IncomingMessage, url: URL): Identity | undefined 
   return user ? { userId: user } : undefined;
 };
 
+/** A malformed %-escape is a bad path (404), not a server error. */
+const safeDecode = (s: string): string | undefined => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+};
+
 export class MiniServer extends EventEmitter<MiniServerEvents> {
   readonly id: string;
   /** Register shutdown hooks: `server.gracefulShutdown.add("chat", async (hub) => …)`. */
@@ -74,7 +83,8 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
   private readonly hubs = new Map<string, HubRuntime>();
   private readonly shutdownOptions: Required<GracefulShutdownOptions>;
   private readonly log: (m: string) => void;
-  private port = 0;
+  /** The port /negotiate listens on (127.0.0.1). */
+  port = 0;
   private state: "running" | "shuttingDown" | "stopped" = "running";
   private shutdownStats = { closedByClients: 0, migrated: 0 };
   private allGone: (() => void) | undefined;
@@ -196,7 +206,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
       if (req.method === "OPTIONS") return sendStatus(res, 204);
       const url = requestUrl(req);
       const m = /^\/([^/]+)\/negotiate\/?$/.exec(url.pathname);
-      const hub = m ? decodeURIComponent(m[1]!) : undefined;
+      const hub = m ? safeDecode(m[1]!) : undefined;
       if (!hub || !this.hubs.has(hub)) return sendStatus(res, 404, "Not found.");
       if (req.method !== "POST") return sendStatus(res, 405, "Negotiate must be a POST.");
       req.resume();

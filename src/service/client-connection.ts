@@ -40,6 +40,12 @@ export class ClientConnection {
   readonly connectedAt = Date.now();
   /** The handshake record as the client sent it, replayed to a server it migrates to. */
   handshakeRecord: string | undefined;
+  /**
+   * The app server's handshake answer has reached the client. Until then nothing else may
+   * be sent to it (the client rejects anything before the handshake response), so
+   * broadcasts skip the connection.
+   */
+  answered = false;
   lastReceivedAt = Date.now();
   lastSentAt = Date.now();
   closed = false;

@@ -400,9 +400,13 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     switch (m.type) {
       case ServiceMessageType.Ping:
         return this.onServerPing(link, hs, m.pairs);
-      case ServiceMessageType.ConnectionData:
+      case ServiceMessageType.ConnectionData: {
         // Output for a connection that moved away (or left) is discarded, as Azure does.
-        return ownedBy(m.connectionId)?.send(m.payload);
+        const c = ownedBy(m.connectionId);
+        if (!c) return;
+        c.answered = true; // the first data from the server is its handshake answer
+        return c.send(m.payload);
+      }
       case ServiceMessageType.CloseConnection: {
         const c = ownedBy(m.connectionId);
         if (c) c.close(m.error || undefined);
@@ -426,7 +430,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
         const p = json(m.payloads);
         if (!p) return;
         const excluded = new Set(m.excluded);
-        for (const c of this.clients.values()) if (c.hub === hub && c.handshakeDone && !excluded.has(c.id)) c.send(p);
+        for (const c of this.clients.values()) if (c.hub === hub && c.answered && !excluded.has(c.id)) c.send(p);
         return;
       }
       case ServiceMessageType.GroupBroadcastData:
@@ -465,7 +469,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
 
   private clientOf(hub: string, id: string): ClientConnection | undefined {
     const c = this.clients.get(id);
-    return c && c.hub === hub && c.handshakeDone ? c : undefined;
+    return c && c.hub === hub && c.answered ? c : undefined;
   }
 
   private onServerPing(link: ServerLink, hs: HubServer | undefined, pairs: string[]): void {
@@ -523,7 +527,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
         c.close(`Server timeout: nothing received from the client for ${this.opts.clientTimeoutMs} ms.`, true);
         continue;
       }
-      if (now - c.lastSentAt >= this.opts.keepAliveIntervalMs) c.send(PING_RECORD);
+      if (c.answered && now - c.lastSentAt >= this.opts.keepAliveIntervalMs) c.send(PING_RECORD);
     }
   }
 }

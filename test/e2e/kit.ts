@@ -1,11 +1,13 @@
 // Shared set-up for end-to-end tests: a MiniService, some MiniServers, real clients.
 import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { once } from "node:events";
-import { MiniServer, MiniService, type HubClass, type MiniServerOptions, type MiniServiceOptions } from "../../src/testing/index.js";
+import { MiniLoadBalancer, MiniServer, MiniService, type HubClass, type MiniServerOptions, type MiniServiceOptions } from "../../src/testing/index.js";
 
 export interface Kit {
   service: MiniService;
   servers: MiniServer[];
+  /** One URL in front of every running server, as a deployment's load balancer. */
+  balancer: MiniLoadBalancer;
   addServer(id?: string, extra?: Partial<MiniServerOptions>): Promise<MiniServer>;
   client(hub?: string, opts?: { user?: string; server?: MiniServer; configure?: (b: HubConnectionBuilder) => HubConnectionBuilder }): HubConnection;
   connect(hub?: string, opts?: { user?: string; server?: MiniServer }): Promise<HubConnection>;
@@ -20,11 +22,13 @@ export async function startKit(o: {
 }): Promise<Kit> {
   const service = await MiniService.start(o.serviceOptions);
   const servers: MiniServer[] = [];
+  const balancer = await MiniLoadBalancer.start({ servers: () => servers });
   const clients: HubConnection[] = [];
   const defaultHub = Object.keys(o.hubs)[0]!;
   const kit: Kit = {
     service,
     servers,
+    balancer,
     async addServer(id, extra) {
       const s = await MiniServer.start({ service, hubs: o.hubs, ...(id ? { id } : {}), ...o.serverOptions, ...extra });
       servers.push(s);
@@ -47,6 +51,7 @@ export async function startKit(o: {
     async close() {
       await Promise.all(clients.map((c) => c.stop().catch(() => {})));
       await Promise.all(servers.map((s) => s.kill()));
+      await balancer.stop();
       await service.stop();
     },
   };
