@@ -67,6 +67,14 @@ export class ChatClient extends EventEmitter {
   readonly shown = new Map<number, ChatMessage>();
   /** Deliveries before de-duplication (live + history). */
   rawDeliveries = 0;
+  /** Ids that arrived as live broadcasts; the rest came only from History (sent while this client had no connection). */
+  readonly liveIds = new Set<number>();
+
+  get onlyFromHistory(): number {
+    let n = 0;
+    for (const id of this.shown.keys()) if (!this.liveIds.has(id)) n++;
+    return n;
+  }
   /** Every id up to this one has been shown: history is fetched from here. */
   contiguous = 0;
   seq = 0;
@@ -83,7 +91,10 @@ export class ChatClient extends EventEmitter {
     super();
     const hub = new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
     this.conn = new GracefulConnection(hub, { drainTimeoutMs: 2_000, retryableMethods: ["SendMessage"], ...options });
-    this.conn.on("message", (m: ChatMessage) => this.show(m));
+    this.conn.on("message", (m: ChatMessage) => {
+      this.liveIds.add(m.id);
+      this.show(m);
+    });
     const t0 = Date.now();
     this.conn.events.on("*", (type, e) => this.history.push(`${Date.now() - t0}ms ${String(type)} ${JSON.stringify(e, (_k, v) => (v instanceof Error ? v.message : v))}`));
     this.conn.onExit(async () => {
@@ -97,12 +108,14 @@ export class ChatClient extends EventEmitter {
     });
   }
 
-  private show(m: ChatMessage): void {
+  /** Shows a message once; true when it was new. */
+  private show(m: ChatMessage): boolean {
     this.rawDeliveries++;
-    if (this.shown.has(m.id)) return;
+    if (this.shown.has(m.id)) return false;
     this.shown.set(m.id, m);
     while (this.shown.has(this.contiguous + 1)) this.contiguous++;
     this.emit("shown", m);
+    return true;
   }
 
   /** Sends a message every `everyMs`, and an Echo invocation every fifth tick. */
