@@ -8,7 +8,8 @@ import { dts } from "rollup-plugin-dts";
 // Never bundled: the SignalR client is a peer; the kit's Node dependencies stay imports.
 const external = (id) =>
   id === "@microsoft/signalr" || id === "ws" || id === "jose" || id.startsWith("@msgpack/") || id.startsWith("node:");
-const ts = () => typescript({ tsconfig: "./tsconfig.build.json", sourceMap: true });
+// Type checking is `npm run typecheck`'s job (tsc over src and test); here we only transpile.
+const ts = () => typescript({ tsconfig: "./tsconfig.build.json", sourceMap: true, noCheck: true });
 
 export default [
   {
@@ -21,17 +22,28 @@ export default [
     ],
   },
   {
-    // Browser global build: mitt is bundled (≈200 B), @microsoft/signalr is read from window.signalR.
+    // Browser global build: mitt is bundled (≈200 B); the SDK has no runtime import of @microsoft/signalr
+    // (users build their HubConnection from window.signalR themselves). browser.ts only assigns the global.
     input: "src/browser.ts",
     external: ["@microsoft/signalr"],
     plugins: [resolve({ browser: true }), ts()],
+    output: { file: "dist/signalr-graceful.min.js", format: "iife", globals: { "@microsoft/signalr": "signalR" }, plugins: [terser()], sourcemap: true },
+  },
+  {
+    // Minified ESM for browsers without a bundler (import map / CDN): the main entry, mitt bundled.
+    input: "src/index.ts",
+    external: ["@microsoft/signalr"],
+    plugins: [resolve({ browser: true }), ts()],
+    output: { file: "dist/signalr-graceful.esm.min.js", format: "esm", plugins: [terser()], sourcemap: true },
+  },
+  {
+    // Type declarations for both entries, once, in ESM and CJS flavours.
+    input: { index: "src/index.ts", testing: "src/testing/index.ts" },
+    external,
+    plugins: [dts({ tsconfig: "./tsconfig.build.json" })],
     output: [
-      { file: "dist/signalr-graceful.min.js", format: "iife", globals: { "@microsoft/signalr": "signalR" }, plugins: [terser()], sourcemap: true },
-      { file: "dist/signalr-graceful.esm.min.js", format: "esm", plugins: [terser()], sourcemap: true },
+      { dir: "dist", format: "esm", entryFileNames: "[name].d.ts", chunkFileNames: "chunks/[name]-[hash].d.ts" },
+      { dir: "dist", format: "esm", entryFileNames: "[name].d.cts", chunkFileNames: "chunks/[name]-[hash].d.cts" },
     ],
   },
-  ...["index", "testing"].flatMap((name) => [
-    { input: `src/${name === "index" ? "index" : "testing/index"}.ts`, external, plugins: [dts({ tsconfig: "./tsconfig.build.json" })], output: { file: `dist/${name}.d.ts`, format: "esm" } },
-    { input: `src/${name === "index" ? "index" : "testing/index"}.ts`, external, plugins: [dts({ tsconfig: "./tsconfig.build.json" })], output: { file: `dist/${name}.d.cts`, format: "esm" } },
-  ]),
 ];

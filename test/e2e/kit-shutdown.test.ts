@@ -1,7 +1,7 @@
 // Both graceful-shutdown modes end to end, with the real client: the four steps,
 // migration on both sides, timeouts, no target, mode Off and kill.
 import { afterEach, describe, expect, it } from "vitest";
-import { GracefulShutdownMode, Hub, HELLO_METHOD, type Migration } from "../../src/testing/index.js";
+import { GracefulShutdownMode, Hub, HELLO_METHOD, type MiniServer, type Migration } from "../../src/testing/index.js";
 import { closed, event, nextCall, startKit, type Kit } from "./kit.js";
 
 const seen: { server: string; what: string; id: string; migration?: Migration | undefined }[] = [];
@@ -40,7 +40,7 @@ const ms = (mode: GracefulShutdownMode) => ({ serverOptions: { gracefulShutdown:
 describe("WaitForClientsClose", () => {
   it("FIN → offline → FINACK → hooks in order → serves clients until they leave", async () => {
     kit = await startKit({ hubs: { chat: Chat }, servers: 2, ...ms(GracefulShutdownMode.WaitForClientsClose) });
-    const [a, b] = kit.servers as [any, any];
+    const [a, b] = kit.servers as [MiniServer, MiniServer];
     const c1 = await kit.connect("chat", { server: a });
     const c2 = await kit.connect("chat", { server: a }); // lands on b (fewest connections)
     expect(await c1.invoke("Where")).toBe("server-a");
@@ -95,7 +95,7 @@ describe("WaitForClientsClose", () => {
 describe("MigrateClients", () => {
   it("moves each client to another server: same connection id, groups kept, migration seen on both sides", async () => {
     kit = await startKit({ hubs: { chat: Chat }, servers: 2, ...ms(GracefulShutdownMode.MigrateClients) });
-    const [a] = kit.servers as [any];
+    const [a] = kit.servers as [MiniServer];
     const c = await kit.connect("chat", { server: a });
     const other = await kit.connect("chat", { server: a });
     expect(await c.invoke("Where")).toBe("server-a");
