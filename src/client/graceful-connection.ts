@@ -1,0 +1,721 @@
+// GracefulConnection: wraps a @microsoft/signalr HubConnection so that a server-requested exit,
+// a migration or a dropped connection costs the app no messages and no server-side state.
+//
+// The class orchestrates; the lists live in their own objects (OutboundQueue, PendingInvocations,
+// TimerSet). Every async flow (start, drain, reconnect loop, resume) owns a token from `flow` and
+// re-checks it after each await: any transition that supersedes it bumps `flow`.
+import mitt, { type Emitter } from "mitt";
+import type { LogLevel } from "@microsoft/signalr";
+import { HELLO_METHOD, parseExit, parseHello, type ExitPayload } from "../protocol/conventions";
+import { BufferFullError, ConnectionStoppedError, InvalidStateError, InvocationInterruptedError, type InterruptReason, type StopReason } from "./errors";
+import type { GracefulEvents, ReconnectReason, ResumeReason } from "./events";
+import { assertHubLike, type HubLike } from "./hub-like";
+import { Level } from "./logger";
+import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } from "./options";
+import { OutboundQueue, type QueuedMessage } from "./outbound-queue";
+import { createInvocation, PendingInvocations, type Invocation } from "./pending-invocations";
+import type { ConnectionState } from "./state";
+import { TimerSet } from "./timer-set";
+
+/** What onExit handlers get: the exit's details and the time they have. */
+export interface ExitContext {
+  serverId?: string;
+  timeoutMs?: number;
+  mode?: string;
+  /** Milliseconds the whole drain (handlers + in-flight calls) may take. */
+  budgetMs: number;
+  /** Aborted when the budget runs out, the connection drops or stop() is called. */
+  signal: AbortSignal;
+}
+
+/** What onResume handlers get. `invoke`/`send` go straight to the new connection, bypassing the buffer. */
+export interface ResumeContext {
+  reason: ResumeReason;
+  connectionId?: string;
+  /** The app server, once its hello arrived (often a moment after the resume starts). */
+  readonly serverId?: string;
+  previousConnectionId?: string;
+  invoke<T = unknown>(methodName: string, ...args: unknown[]): Promise<T>;
+  send(methodName: string, ...args: unknown[]): Promise<void>;
+}
+
+export type ExitHandler = (ctx: ExitContext) => unknown;
+export type ResumeHandler = (ctx: ResumeContext) => unknown;
+export type HubMethodHandler = (...args: any[]) => unknown;
+
+const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+function preview(v: unknown): string {
+  try { return JSON.stringify(v)?.slice(0, 200) ?? String(v); } catch { return String(v); }
+}
+
+export class GracefulConnection {
+  /** Typed lifecycle events (mitt). Listeners that throw are caught, logged and reported as `error`. */
+  readonly events: Emitter<GracefulEvents> = mitt<GracefulEvents>();
+
+  private readonly hub: HubLike;
+  private readonly opts: ResolvedOptions;
+  private readonly queue: OutboundQueue;
+  private readonly pending = new PendingInvocations();
+  private readonly timers = new TimerSet();
+  private readonly exitHandlers: ExitHandler[] = [];
+  private readonly resumeHandlers: ResumeHandler[] = [];
+  private readonly userHandlers = new Map<string, Map<HubMethodHandler, HubMethodHandler>>();
+
+  private _state: ConnectionState = "Disconnected";
+  private _serverId: string | undefined;
+  private lastServerId: string | undefined;
+  /** Servers we left after their exit: a late re-broadcast from them is not for us. */
+  private readonly leftServers: string[] = [];
+  private lastConnectionId: string | undefined;
+  /** Ownership token of the running async flow. */
+  private flow = 0;
+  /** Generation of the underlying connection, bumped each time it comes up. */
+  private gen = 0;
+  /** The hub is connected and ours (false from the moment it closes or we close it). */
+  private hubUp = false;
+  /** The HubConnection's own withAutomaticReconnect loop is running. */
+  private hubLoop = false;
+  /** onResume handlers or the flush are running: app calls queue behind the buffer. */
+  private resuming = false;
+  private everStarted = false;
+  private lastStop: StopReason = "stop";
+  private seq = 0;
+  private unusableSince = 0;
+  private deferredExit: ExitPayload | undefined;
+  private deferredMigration = false;
+  private exitAbort: AbortController | undefined;
+  private startWaiter: { resolve(): void; reject(e: Error): void } | undefined;
+  private stopPromise: Promise<void> | undefined;
+  private reportingError = false;
+  /** Sends (and flushes) not yet settled by the hub. */
+  private readonly handOffs = new Set<Promise<unknown>>();
+
+  constructor(hub: HubLike, options?: GracefulConnectionOptions) {
+    assertHubLike(hub);
+    this.hub = hub;
+    this.opts = resolveOptions(options);
+    this.queue = new OutboundQueue(this.opts.maxBufferedMessages);
+    hub.on(HELLO_METHOD, this.onHelloMessage);
+    hub.on(this.opts.exitMethod, this.onExitMessage);
+    hub.onclose((e) => this.onHubClose(e));
+    hub.onreconnecting((e) => this.onHubReconnecting(e));
+    hub.onreconnected((id) => this.onHubReconnected(id));
+    if ((hub as unknown as { _reconnectPolicy?: unknown })._reconnectPolicy) {
+      this.log(Level.Information, "HubConnection uses withAutomaticReconnect(): its own loop handles drops; GracefulConnection buffers around it and takes over if it gives up.");
+    }
+  }
+
+  // ---- public surface -------------------------------------------------------------------
+
+  get state(): ConnectionState { return this._state; }
+  /** The underlying connection id, while a connection exists. */
+  get connectionId(): string | undefined { return this.hub.connectionId ?? undefined; }
+  /** The app server serving this connection, from the hello convention; undefined until it arrives. */
+  get serverId(): string | undefined { return this._serverId; }
+  /** Number of app messages waiting in the outbound buffer. */
+  get buffered(): number { return this.queue.length; }
+
+  /** Starts the connection. Resolves once connected and resumed (onResume ran, buffer flushed). */
+  start(): Promise<void> {
+    if (this._state !== "Disconnected") {
+      return Promise.reject(new InvalidStateError(`start() called while ${this._state}; it is only valid when Disconnected.`, this._state));
+    }
+    this.everStarted = true;
+    const token = ++this.flow;
+    this.unusableSince = Date.now();
+    const ready = new Promise<void>((resolve, reject) => { this.startWaiter = { resolve, reject }; });
+    this.setState("Connecting");
+    if (token === this.flow) void this.connectFirst(token);
+    return ready;
+  }
+
+  /**
+   * Stops for good from any phase: timers cancelled, buffered messages and in-flight invocations
+   * rejected with ConnectionStoppedError, the HubConnection stopped, `closed` emitted.
+   */
+  stop(): Promise<void> {
+    if (this.stopPromise) return this.stopPromise;
+    if (this._state === "Disconnected") return Promise.resolve();
+    const p = this.stopInternal().finally(() => { if (this.stopPromise === p) this.stopPromise = undefined; });
+    this.stopPromise = p;
+    return p;
+  }
+
+  /** Like HubConnection.send. Buffered while no connection is usable; resolves once handed to a live connection. */
+  send(methodName: string, ...args: unknown[]): Promise<void> {
+    const refused = this.refusal(methodName);
+    if (refused) return Promise.reject(refused);
+    const seq = ++this.seq;
+    if (this.direct()) return this.sendDirect(seq, methodName, args);
+    return new Promise<void>((resolve, reject) => this.enqueue({ kind: "send", seq, method: methodName, args, resolve, reject }));
+  }
+
+  /** Like HubConnection.invoke. Buffered while no connection is usable; see retryableMethods for interruptions. */
+  invoke<T = unknown>(methodName: string, ...args: unknown[]): Promise<T> {
+    const refused = this.refusal(methodName);
+    if (refused) return Promise.reject(refused);
+    const { invocation, promise } = createInvocation(++this.seq, methodName, args, this.opts.retryableMethods.has(methodName.toLowerCase()));
+    if (this.direct()) this.dispatch(invocation);
+    else this.enqueue({ kind: "invoke", seq: invocation.seq, invocation });
+    return promise as Promise<T>;
+  }
+
+  /** Like HubConnection.on; the handler survives every reconnect. A throwing handler is reported as `error`. */
+  on(methodName: string, handler: HubMethodHandler): void {
+    if (typeof methodName !== "string" || methodName === "") throw new TypeError("methodName must be a non-empty string.");
+    if (typeof handler !== "function") throw new TypeError("handler must be a function.");
+    const key = methodName.toLowerCase();
+    let handlers = this.userHandlers.get(key);
+    if (!handlers) this.userHandlers.set(key, (handlers = new Map()));
+    if (handlers.has(handler)) return;
+    const wrapped: HubMethodHandler = (...args) => {
+      try {
+        return handler(...args);
+      } catch (e) {
+        this.report("handler", e, `The handler for '${methodName}'`);
+        throw e;
+      }
+    };
+    handlers.set(handler, wrapped);
+    this.hub.on(methodName, wrapped);
+  }
+
+  /** Like HubConnection.off: one handler, or all of the app's handlers for the method. */
+  off(methodName: string, handler?: HubMethodHandler): void {
+    const key = String(methodName).toLowerCase();
+    const handlers = this.userHandlers.get(key);
+    if (!handlers) return;
+    for (const [original, wrapped] of [...handlers]) {
+      if (handler && original !== handler) continue;
+      this.hub.off(methodName, wrapped);
+      handlers.delete(original);
+    }
+    if (handlers.size === 0) this.userHandlers.delete(key);
+  }
+
+  /** App work to finish before a server-requested close (run in registration order, each awaited). Returns an unsubscribe function. */
+  onExit(handler: ExitHandler): () => void {
+    return this.register(this.exitHandlers, handler, "onExit");
+  }
+
+  /** Re-creates server-side state on every new connection (including the first) and after a migration. Returns an unsubscribe function. */
+  onResume(handler: ResumeHandler): () => void {
+    return this.register(this.resumeHandlers, handler, "onResume");
+  }
+
+  // ---- lifecycle flows ------------------------------------------------------------------
+
+  private async connectFirst(token: number): Promise<void> {
+    try {
+      await this.hub.start();
+    } catch (e) {
+      if (token !== this.flow) return;
+      const error = toError(e);
+      if (this.opts.retryInitialStart) {
+        this.log(Level.Warning, `start failed (${describe(error)}); retrying by the reconnect policy (retryInitialStart).`);
+        await this.reconnectLoop(token, "start", error, undefined);
+        return;
+      }
+      this.log(Level.Warning, `start failed: ${describe(error)}`);
+      this.finish("startFailed", error);
+      return;
+    }
+    if (token !== this.flow) return;
+    this.connectionUp();
+    await this.resume(token, "start", undefined);
+  }
+
+  private async stopInternal(): Promise<void> {
+    this.supersede();
+    this.lastStop = "stop";
+    this.setState("Disconnecting");
+    const error = new ConnectionStoppedError("stop");
+    this.rejectEverything(error);
+    try {
+      await this.hub.stop();
+    } catch (e) {
+      this.log(Level.Warning, `HubConnection.stop() failed: ${describe(e)}`);
+    }
+    this.setState("Disconnected");
+    this.emit("closed", { reason: "stop" });
+  }
+
+  /** Terminal end without stop(): the first start failed, or the reconnect policy gave up. */
+  private finish(reason: StopReason, error: Error | undefined): void {
+    this.supersede();
+    this.lastStop = reason;
+    const stopped = new ConnectionStoppedError(reason, error);
+    const waiter = this.startWaiter;
+    this.startWaiter = undefined;
+    this.rejectEverything(stopped);
+    this.setState("Disconnected");
+    this.emit("closed", error ? { reason, error } : { reason });
+    waiter?.reject(reason === "startFailed" && error ? error : stopped);
+  }
+
+  /** Ends every running flow and timer; the caller decides what comes next. */
+  private supersede(): void {
+    ++this.flow;
+    this.timers.cancelAll();
+    this.hubUp = false;
+    this.hubLoop = false;
+    this.resuming = false;
+    this.deferredExit = undefined;
+    this.deferredMigration = false;
+    this.exitAbort?.abort();
+    this.exitAbort = undefined;
+    this._serverId = undefined;
+  }
+
+  private rejectEverything(error: ConnectionStoppedError): void {
+    this.queue.rejectAll(error, (item) => this.emit("undelivered", { method: methodOf(item), kind: item.kind, error }));
+    this.pending.rejectAll(error);
+    const waiter = this.startWaiter;
+    this.startWaiter = undefined;
+    waiter?.reject(error);
+  }
+
+  private connectionUp(): void {
+    this.gen++;
+    this.hubUp = true;
+    this.hubLoop = false;
+    this.lastConnectionId = this.connectionId;
+  }
+
+  /** The usable connection is gone (dropped, or we closed it for an exit): in-flight invocations are interrupted. */
+  private connectionDown(reason: InterruptReason): void {
+    this.hubUp = false;
+    this.resuming = false;
+    this.deferredExit = undefined;
+    this.deferredMigration = false;
+    this.exitAbort?.abort();
+    this.exitAbort = undefined;
+    this._serverId = undefined;
+    this.unusableSince = Date.now();
+    for (const inv of this.pending.ofGeneration(this.gen)) this.interrupt(inv, reason);
+  }
+
+  private async reconnectLoop(token: number, reason: ReconnectReason, error: Error | undefined, previousConnectionId: string | undefined): Promise<void> {
+    const startedAt = Date.now();
+    for (let retries = 0; ; retries++) {
+      const delay = this.nextDelay(retries, Date.now() - startedAt, error ?? new Error(`Reconnecting (${reason}).`));
+      if (token !== this.flow) return;
+      if (delay === null) {
+        this.log(Level.Warning, `The reconnect policy gave up after ${retries} failed attempt(s).`);
+        this.finish(reason === "start" ? "startFailed" : "retriesExhausted", error);
+        return;
+      }
+      this.setState(reason === "start" ? "Connecting" : "Reconnecting");
+      this.emit("reconnecting", error ? { reason, attempt: retries + 1, delayMs: delay, error, source: "graceful" } : { reason, attempt: retries + 1, delayMs: delay, source: "graceful" });
+      if (token !== this.flow) return;
+      if (delay > 0 && !(await this.timers.sleep(delay))) return;
+      if (token !== this.flow) return;
+      try {
+        await this.hub.start();
+      } catch (e) {
+        if (token !== this.flow) return;
+        error = toError(e);
+        this.log(Level.Information, `Reconnect attempt ${retries + 1} failed: ${describe(error)}`);
+        continue;
+      }
+      if (token !== this.flow) return;
+      this.connectionUp();
+      this.emit("reconnected", { reason, connectionId: this.connectionId, attempt: retries + 1, source: "graceful" });
+      if (token !== this.flow) return;
+      await this.resume(token, reason, previousConnectionId);
+      return;
+    }
+  }
+
+  private nextDelay(previousRetryCount: number, elapsedMilliseconds: number, retryReason: Error): number | null {
+    let delay: unknown;
+    try {
+      delay = this.opts.reconnectPolicy.nextRetryDelayInMilliseconds({ previousRetryCount, elapsedMilliseconds, retryReason });
+    } catch (e) {
+      this.report("reconnectPolicy", e, "reconnectPolicy.nextRetryDelayInMilliseconds");
+      return null;
+    }
+    if (delay === null) return null;
+    if (typeof delay !== "number" || !(delay >= 0)) {
+      this.report("reconnectPolicy", new RangeError(`reconnectPolicy returned ${String(delay)}`), "reconnectPolicy.nextRetryDelayInMilliseconds");
+      return null;
+    }
+    return delay;
+  }
+
+  /** onResume handlers (capped by resumeTimeoutMs), then the buffer in order, then Connected + `resumed`. */
+  private async resume(token: number, reason: ResumeReason, previousConnectionId: string | undefined): Promise<void> {
+    const gen = this.gen;
+    const alive = () => token === this.flow && gen === this.gen && this.hubUp;
+    this.resuming = true;
+    const connectionId = this.connectionId;
+    const hub = this.hub;
+    const self = this;
+    const ctx: ResumeContext = {
+      reason,
+      connectionId,
+      get serverId() { return self._serverId; },
+      previousConnectionId,
+      invoke: <T>(m: string, ...a: unknown[]) => hub.invoke<T>(m, ...a),
+      send: (m: string, ...a: unknown[]) => hub.send(m, ...a),
+    };
+    const handlers = [...this.resumeHandlers];
+    if (handlers.length > 0) {
+      const work = (async () => {
+        for (const h of handlers) {
+          if (!alive()) return;
+          try { await h(ctx); } catch (e) { this.report("onResume", e, "An onResume handler"); }
+        }
+      })();
+      const t = this.timers.timer(this.opts.resumeTimeoutMs);
+      const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
+      t.clear();
+      if (!finished && alive()) {
+        this.log(Level.Warning, `onResume handlers did not finish within resumeTimeoutMs (${this.opts.resumeTimeoutMs} ms); flushing the buffer anyway. ` +
+          "A handler that awaits conn.invoke()/conn.send() waits for this very resume: use ctx.invoke()/ctx.send() inside onResume.");
+      }
+    }
+    while (this.handOffs.size > 0) {
+      await Promise.allSettled([...this.handOffs]);
+      if (!alive()) return;
+    }
+    if (!alive()) return;
+    const flushing = this.flush(alive);
+    this.trackHandOff(flushing);
+    const flushed = await flushing;
+    if (flushed === undefined || !alive()) return;
+    this.resuming = false;
+    this.setState("Connected");
+    if (!alive()) return;
+    this.emit("resumed", { reason, connectionId, serverId: this._serverId, flushed, gapMs: Date.now() - this.unusableSince });
+    const waiter = this.startWaiter;
+    this.startWaiter = undefined;
+    waiter?.resolve();
+    if (!alive()) return;
+    // Signals that arrived while resuming.
+    const exit = this.deferredExit;
+    this.deferredExit = undefined;
+    if (exit) this.considerExit(exit);
+    else if (this.deferredMigration) {
+      this.deferredMigration = false;
+      this.startMigrationResume();
+    }
+  }
+
+  /** Hands the buffer to the live connection in call order. undefined = interrupted (the rest stays queued). */
+  private async flush(alive: () => boolean): Promise<number | undefined> {
+    let n = 0;
+    for (;;) {
+      if (!alive()) return undefined;
+      const item = this.queue.shift();
+      if (!item) return n;
+      if (item.kind === "invoke") {
+        const inv = item.invocation;
+        if (inv.settled) continue;
+        this.dispatch(inv);
+        if (item.retryReason) this.emit("retry", { method: inv.method, reason: item.retryReason, attempt: inv.attempts });
+        n++;
+        continue;
+      }
+      try {
+        await this.hub.send(item.method, ...item.args);
+        item.resolve();
+        n++;
+      } catch (e) {
+        if (this._state === "Disconnecting" || this._state === "Disconnected") {
+          item.reject(new ConnectionStoppedError(this.lastStop));
+        } else if (!alive() || this.hub.state !== "Connected") {
+          this.queue.putBack(item); // the connection died mid-flush: keep it, in order, for the next resume
+          return undefined;
+        } else {
+          this.undeliverable(item, toError(e));
+        }
+      }
+    }
+  }
+
+  // ---- exit (WaitForClientsClose) -------------------------------------------------------
+
+  private readonly onExitMessage = (...args: unknown[]): void => {
+    const raw = args[0];
+    const parsed = parseExit(raw);
+    if (raw !== undefined && raw !== null && parsed === undefined) {
+      this.log(Level.Warning, `Malformed exit payload, treated as "no details": ${preview(raw)}`);
+    }
+    this.considerExit(parsed ?? {});
+  };
+
+  private considerExit(p: ExitPayload): void {
+    const ours = this._serverId;
+    const ignore = (reason: GracefulEvents["exitIgnored"]["reason"]) => {
+      this.log(Level.Information, `Exit ignored (${reason}): from ${p.serverId ?? "unknown server"}, we are on ${ours ?? "unknown server"}.`);
+      this.emit("exitIgnored", { serverId: p.serverId, currentServerId: ours, reason });
+    };
+    if (p.serverId !== undefined && p.serverId !== ours) {
+      if (ours !== undefined) return ignore("otherServer");
+      if (this.leftServers.includes(p.serverId)) return ignore("alreadyLeft");
+    }
+    if (this._state === "Draining") return ignore("alreadyDraining");
+    if (!this.hubUp) {
+      this.log(Level.Debug, `Exit ignored: no live connection (state ${this._state}).`);
+      return;
+    }
+    if (this.resuming) {
+      this.deferredExit = p; // acted upon once the running resume completes
+      return;
+    }
+    if (this._state === "Connected") void this.drain(p);
+  }
+
+  private async drain(p: ExitPayload): Promise<void> {
+    const token = ++this.flow;
+    const budget = Math.max(0, Math.min(this.opts.drainTimeoutMs, p.timeoutMs === undefined ? Infinity : p.timeoutMs - Math.min(500, p.timeoutMs * 0.1)));
+    const abort = new AbortController();
+    this.exitAbort = abort;
+    this.setState("Draining");
+    this.emit("exit", { ...p });
+    this.emit("draining", { deadlineMs: budget });
+    if (token !== this.flow) return;
+    const ctx: ExitContext = { ...p, budgetMs: budget, signal: abort.signal };
+    const handlers = [...this.exitHandlers];
+    const work = (async () => {
+      for (const h of handlers) {
+        if (token !== this.flow) return;
+        try { await h(ctx); } catch (e) { this.report("onExit", e, "An onExit handler"); }
+      }
+      if (token === this.flow) await this.pending.whenEmpty(); // the old server is still serving them
+    })();
+    const t = this.timers.timer(budget);
+    const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
+    t.clear();
+    if (token !== this.flow) return;
+    if (!finished) this.log(Level.Warning, `Drain budget of ${budget} ms ran out (onExit handlers or in-flight invocations); closing the old connection anyway.`);
+    const previousConnectionId = this.lastConnectionId;
+    if (this._serverId !== undefined) {
+      this.leftServers.push(this._serverId);
+      if (this.leftServers.length > 16) this.leftServers.shift();
+    }
+    this.connectionDown("exit");
+    this.setState("Reconnecting");
+    try {
+      await this.hub.stop();
+    } catch (e) {
+      this.log(Level.Warning, `Stopping the old connection failed: ${describe(e)}`);
+    }
+    if (token !== this.flow) return;
+    await this.reconnectLoop(token, "exit", undefined, previousConnectionId);
+  }
+
+  // ---- hello / migration ----------------------------------------------------------------
+
+  private readonly onHelloMessage = (...args: unknown[]): void => {
+    const hello = parseHello(args[0]);
+    if (!hello) {
+      this.log(Level.Warning, `Malformed ${HELLO_METHOD} payload ignored: ${preview(args[0])}`);
+      return;
+    }
+    if (hello.serverId !== this._serverId) {
+      this._serverId = hello.serverId;
+      const previous = this.lastServerId;
+      this.lastServerId = hello.serverId;
+      this.emit("server", previous !== undefined && previous !== hello.serverId ? { serverId: hello.serverId, previous } : { serverId: hello.serverId });
+    }
+    if (hello.migratedFrom === undefined) return;
+    this.emit("migrated", { from: hello.migratedFrom, to: hello.serverId, connectionId: this.connectionId });
+    if (!this.hubUp) return;
+    // Completions the old server had not written yet are lost: re-send retryable calls now,
+    // give the others migrationGraceMs (a call sent just after the move completes normally).
+    for (const inv of this.pending.ofGeneration(this.gen)) {
+      if (inv.retryable) {
+        this.dispatch(inv);
+        this.emit("retry", { method: inv.method, reason: "migrated", attempt: inv.attempts });
+      } else if (inv.graceTimer === undefined) {
+        inv.graceTimer = setTimeout(() => {
+          inv.graceTimer = undefined;
+          if (inv.settled || inv.live.size === 0) return;
+          this.pending.delete(inv);
+          inv.reject(new InvocationInterruptedError(inv.method, "migrated"));
+        }, this.opts.migrationGraceMs);
+      }
+    }
+    if (this._state === "Connected" && !this.resuming) this.startMigrationResume();
+    else if (this.resuming) this.deferredMigration = true;
+    // Draining: we are leaving this connection anyway.
+  };
+
+  private startMigrationResume(): void {
+    const token = ++this.flow;
+    this.unusableSince = Date.now();
+    void this.resume(token, "migrated", this.connectionId);
+  }
+
+  // ---- the HubConnection's callbacks ----------------------------------------------------
+
+  private onHubClose(error: Error | undefined): void {
+    if (this.hubLoop) {
+      // withAutomaticReconnect gave up: our policy takes over (never two loops at once).
+      this.hubLoop = false;
+      if (this._state !== "Reconnecting") return;
+      this.log(Level.Warning, "The HubConnection's own reconnect loop gave up; GracefulConnection's reconnectPolicy takes over.");
+      const token = ++this.flow;
+      void this.reconnectLoop(token, "dropped", error ?? new Error("withAutomaticReconnect gave up."), this.lastConnectionId);
+      return;
+    }
+    if (!this.hubUp) return; // our own stop, or already handled
+    const err = error ?? new Error("The connection was closed without an error.");
+    this.log(Level.Warning, `Connection lost: ${describe(err)}`);
+    this.connectionDown("dropped");
+    const token = ++this.flow;
+    this.setState("Reconnecting");
+    if (token === this.flow) void this.reconnectLoop(token, "dropped", err, this.lastConnectionId);
+  }
+
+  private onHubReconnecting(error: Error | undefined): void {
+    if (!this.hubUp) return;
+    this.log(Level.Warning, `Connection lost, the HubConnection's own loop reconnects: ${describe(error)}`);
+    this.connectionDown("dropped");
+    this.hubLoop = true;
+    ++this.flow;
+    this.setState("Reconnecting");
+    this.emit("reconnecting", error ? { reason: "dropped", error, source: "hub" } : { reason: "dropped", source: "hub" });
+  }
+
+  private onHubReconnected(connectionId: string | undefined): void {
+    if (!this.hubLoop) return;
+    const previous = this.lastConnectionId;
+    const token = ++this.flow;
+    this.connectionUp();
+    this.emit("reconnected", { reason: "dropped", connectionId: connectionId ?? this.connectionId, source: "hub" });
+    if (token === this.flow) void this.resume(token, "dropped", previous);
+  }
+
+  // ---- outbound -------------------------------------------------------------------------
+
+  private refusal(methodName: unknown): Error | undefined {
+    if (typeof methodName !== "string" || methodName === "") return new TypeError("methodName must be a non-empty string.");
+    if (this._state === "Disconnecting") return new ConnectionStoppedError("stop");
+    if (this._state === "Disconnected") {
+      return this.everStarted ? new ConnectionStoppedError(this.lastStop) : new InvalidStateError("Call start() before send()/invoke().", this._state);
+    }
+    return undefined;
+  }
+
+  /** A call may go straight to the connection (nothing buffered ahead of it). */
+  private direct(): boolean {
+    return this.hubUp && !this.resuming && this.queue.length === 0 && (this._state === "Connected" || this._state === "Draining");
+  }
+
+  private sendDirect(seq: number, method: string, args: unknown[]): Promise<void> {
+    const gen = this.gen;
+    return new Promise<void>((resolve, reject) => {
+      const handed = this.hub.send(method, ...args).then(resolve, (e: unknown) => {
+        if (this._state === "Disconnecting" || this._state === "Disconnected") reject(new ConnectionStoppedError(this.lastStop, e));
+        else if (gen === this.gen && this.hubUp && this.hub.state === "Connected") reject(toError(e)); // the message itself failed
+        else this.queue.putBack({ kind: "send", seq, method, args, resolve, reject }); // its connection died: keep it, in call order
+      });
+      this.trackHandOff(handed);
+    });
+  }
+
+  /** A send being handed to a connection; a resume waits for these so nothing overtakes a message that may come back. */
+  private trackHandOff(p: Promise<unknown>): void {
+    this.handOffs.add(p);
+    void p.finally(() => this.handOffs.delete(p));
+  }
+
+  private enqueue(item: QueuedMessage): void {
+    if (this.queue.push(item)) return;
+    this.undeliverable(item, new BufferFullError(methodOf(item), this.opts.maxBufferedMessages));
+  }
+
+  private undeliverable(item: QueuedMessage, error: Error): void {
+    if (item.kind === "send") item.reject(error);
+    else item.invocation.reject(error);
+    this.log(Level.Warning, `Message '${methodOf(item)}' not delivered: ${describe(error)}`);
+    this.emit("undelivered", { method: methodOf(item), kind: item.kind, error });
+  }
+
+  /** Hands an invocation to the live connection as a new attempt; the first completion of any live attempt wins. */
+  private dispatch(inv: Invocation): void {
+    if (inv.settled) return;
+    const attempt = ++inv.attempts;
+    inv.gen = this.gen;
+    inv.live.add(attempt);
+    this.pending.add(inv);
+    let p: Promise<unknown>;
+    try { p = this.hub.invoke(inv.method, ...inv.args); } catch (e) { p = Promise.reject(e); }
+    p.then(
+      (value) => {
+        if (!inv.live.has(attempt)) return;
+        this.pending.delete(inv);
+        inv.resolve(value);
+      },
+      (e: unknown) => {
+        if (!inv.live.has(attempt)) return;
+        const lost = inv.gen !== this.gen || !this.hubUp || this.hub.state !== "Connected";
+        if (!lost) {
+          this.pending.delete(inv); // the server answered with an error
+          inv.reject(toError(e));
+          return;
+        }
+        // The close callbacks normally ran first and handled it; this is the fallback.
+        inv.live.delete(attempt);
+        if (inv.live.size === 0) this.interrupt(inv, "dropped");
+      },
+    );
+  }
+
+  private interrupt(inv: Invocation, reason: InterruptReason): void {
+    this.pending.delete(inv);
+    if (inv.settled) return;
+    if (inv.retryable) this.queue.putBack({ kind: "invoke", seq: inv.seq, invocation: inv, retryReason: reason });
+    else inv.reject(new InvocationInterruptedError(inv.method, reason));
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------
+
+  private register<H>(list: H[], handler: H, what: string): () => void {
+    if (typeof handler !== "function") throw new TypeError(`${what}() needs a function.`);
+    list.push(handler);
+    return () => {
+      const i = list.indexOf(handler);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** The single state funnel: emits only on a real change. */
+  private setState(to: ConnectionState): void {
+    const from = this._state;
+    if (from === to) return;
+    this._state = to;
+    this.log(Level.Debug, `State ${from} → ${to}.`);
+    this.emit("state", { from, to });
+  }
+
+  /** Emits to every listener, each guarded: a throwing listener is logged and reported, the others still run. */
+  private emit<K extends keyof GracefulEvents>(type: K, payload: GracefulEvents[K]): void {
+    const all = this.events.all as Map<unknown, Array<(...a: unknown[]) => void> | undefined>;
+    for (const h of [...(all.get(type) ?? [])]) {
+      try { h(payload); } catch (e) { this.report("listener", e, `A '${type}' listener`); }
+    }
+    for (const h of [...(all.get("*") ?? [])]) {
+      try { h(type, payload); } catch (e) { this.report("listener", e, `A '*' listener (for '${type}')`); }
+    }
+  }
+
+  private report(source: GracefulEvents["error"]["source"], error: unknown, what: string): void {
+    this.log(Level.Error, `${what} threw: ${describe(error)}`);
+    if (this.reportingError) return; // an `error` listener that throws is only logged
+    this.reportingError = true;
+    try { this.emit("error", { error, source }); } finally { this.reportingError = false; }
+  }
+
+  private log(level: LogLevel, message: string): void {
+    try { this.opts.logger.log(level, message); } catch { /* a broken logger must not break recovery */ }
+  }
+}
+
+function methodOf(item: QueuedMessage): string {
+  return item.kind === "send" ? item.method : item.invocation.method;
+}

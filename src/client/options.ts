@@ -1,0 +1,87 @@
+// GracefulConnection's options: defaults, and validation up front (RangeError on nonsense, TypeError on wrong types).
+import type { ILogger, IRetryPolicy } from "@microsoft/signalr";
+import { DEFAULT_EXIT_METHOD } from "../protocol/conventions";
+import { consoleWarnLogger } from "./logger";
+import { defaultRetryPolicy } from "./retry-policy";
+
+export interface GracefulConnectionOptions {
+  /** Client method the server's shutdown hook broadcasts. Default "exit". */
+  exitMethod?: string;
+  /** Cap on onExit handlers + in-flight invocations before the old connection is closed anyway. Default 25 000. */
+  drainTimeoutMs?: number;
+  /** Reconnect delays (@microsoft/signalr IRetryPolicy). Default: 0, then full-jitter exponential up to 30 s, forever. */
+  reconnectPolicy?: IRetryPolicy;
+  /** Bound on messages buffered while no connection is usable. Default 10 000. */
+  maxBufferedMessages?: number;
+  /** Methods safe to re-send when their connection was lost or moved (case-insensitive). Default none. */
+  retryableMethods?: readonly string[];
+  /** @microsoft/signalr ILogger. Default: warnings and errors to the console. */
+  logger?: ILogger;
+  /** After a migration, how long a non-retryable in-flight invoke may still complete before it is rejected. Default 2 000. */
+  migrationGraceMs?: number;
+  /** Cap on the onResume handlers; the flush goes ahead after it (handlers keep running). Default 10 000. */
+  resumeTimeoutMs?: number;
+  /** If the first start() fails: false (default) rejects start(); true retries by the reconnect policy. */
+  retryInitialStart?: boolean;
+  /** Randomness for the default policy's jitter, in [0, 1). Default Math.random. */
+  random?: () => number;
+}
+
+export interface ResolvedOptions {
+  exitMethod: string;
+  drainTimeoutMs: number;
+  reconnectPolicy: IRetryPolicy;
+  maxBufferedMessages: number;
+  retryableMethods: ReadonlySet<string>;
+  logger: ILogger;
+  migrationGraceMs: number;
+  resumeTimeoutMs: number;
+  retryInitialStart: boolean;
+}
+
+/** setTimeout's largest delay. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function timeout(name: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number") throw new TypeError(`${name} must be a number.`);
+  if (!(v >= 0 && v <= MAX_TIMER_MS)) throw new RangeError(`${name} must be between 0 and ${MAX_TIMER_MS} ms (got ${v}).`);
+  return v;
+}
+
+export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptions {
+  if (typeof o !== "object" || o === null) throw new TypeError("options must be an object.");
+  const exitMethod = o.exitMethod ?? DEFAULT_EXIT_METHOD;
+  if (typeof exitMethod !== "string" || exitMethod === "") throw new TypeError("exitMethod must be a non-empty string.");
+
+  const max = o.maxBufferedMessages ?? 10_000;
+  if (typeof max !== "number") throw new TypeError("maxBufferedMessages must be a number.");
+  if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxBufferedMessages must be an integer ≥ 1 (got ${max}).`);
+
+  const methods = o.retryableMethods ?? [];
+  if (!Array.isArray(methods) || methods.some((m) => typeof m !== "string")) throw new TypeError("retryableMethods must be an array of strings.");
+
+  if (o.random !== undefined && typeof o.random !== "function") throw new TypeError("random must be a function returning [0, 1).");
+  const policy = o.reconnectPolicy !== undefined ? o.reconnectPolicy : defaultRetryPolicy(o.random ? { random: o.random } : {});
+  if (typeof policy !== "object" || policy === null || typeof policy.nextRetryDelayInMilliseconds !== "function") {
+    throw new TypeError("reconnectPolicy must have a nextRetryDelayInMilliseconds(retryContext) method.");
+  }
+
+  const logger = o.logger ?? consoleWarnLogger;
+  if (typeof logger !== "object" || logger === null || typeof logger.log !== "function") throw new TypeError("logger must have a log(level, message) method.");
+
+  const retryInitialStart = o.retryInitialStart ?? false;
+  if (typeof retryInitialStart !== "boolean") throw new TypeError("retryInitialStart must be a boolean.");
+
+  return {
+    exitMethod,
+    drainTimeoutMs: timeout("drainTimeoutMs", o.drainTimeoutMs, 25_000),
+    reconnectPolicy: policy,
+    maxBufferedMessages: max,
+    retryableMethods: new Set(methods.map((m) => m.toLowerCase())),
+    logger,
+    migrationGraceMs: timeout("migrationGraceMs", o.migrationGraceMs, 2_000),
+    resumeTimeoutMs: timeout("resumeTimeoutMs", o.resumeTimeoutMs, 10_000),
+    retryInitialStart,
+  };
+}

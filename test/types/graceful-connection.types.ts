@@ -1,0 +1,48 @@
+// Compile-only: checked by `tsc --noEmit -p tsconfig.json`. Every @ts-expect-error line must fail to compile.
+import { HubConnectionBuilder } from "@microsoft/signalr";
+import { GracefulConnection, type ConnectionState, type GracefulEvents } from "../../src/index";
+
+const conn = new GracefulConnection(new HubConnectionBuilder().withUrl("http://localhost/chat").build(), {
+  exitMethod: "exit",
+  drainTimeoutMs: 25_000,
+  retryableMethods: ["SendMessage"],
+});
+
+conn.events.on("state", ({ from, to }) => {
+  const f: ConnectionState = from;
+  const t: ConnectionState = to;
+  void f; void t;
+});
+conn.events.on("migrated", (e) => { const s: string = e.from + e.to; void s; });
+conn.events.on("resumed", (e) => { const n: number = e.flushed + e.gapMs; void n; });
+conn.events.on("undelivered", (e) => { const m: Error = e.error; void m; });
+
+// @ts-expect-error unknown event name
+conn.events.on("reconnect", () => {});
+// @ts-expect-error payload fields are typed
+conn.events.on("state", (e) => { const n: number = e.to; void n; });
+// @ts-expect-error migrated has no `serverId` field
+conn.events.on("migrated", (e) => e.serverId);
+// @ts-expect-error wrong payload on emit
+conn.events.emit("draining", { deadline: 1 });
+// @ts-expect-error not a state
+const bad: ConnectionState = "Open";
+void bad;
+// @ts-expect-error options are typed
+new GracefulConnection(new HubConnectionBuilder().withUrl("x").build(), { drainTimeoutMs: "25s" });
+// @ts-expect-error onExit needs a function
+conn.onExit("save");
+
+conn.onResume(async (ctx) => {
+  const r: "start" | "exit" | "dropped" | "migrated" = ctx.reason;
+  const n: number = await ctx.invoke<number>("Echo", 1);
+  // @ts-expect-error ctx.invoke's result type follows the type argument
+  const s: string = await ctx.invoke<number>("Echo", 1);
+  void r; void n; void s;
+});
+const unsubscribe: () => void = conn.onExit(async (signal) => { signal.signal.throwIfAborted(); });
+unsubscribe();
+const echoed: Promise<number> = conn.invoke<number>("Echo", 1);
+void echoed;
+const payload: GracefulEvents["exit"] = { serverId: "a", timeoutMs: 1 };
+void payload;
