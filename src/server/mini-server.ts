@@ -177,8 +177,8 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
         hub: name,
         serverId: this.id,
         token,
-        onMessage: (m) => this.onServiceMessage(h, link, m),
-        onClosed: () => this.onLinkClosed(h, link),
+        onMessage: (m, l) => this.onServiceMessage(h, l, m),
+        onClosed: (l) => this.onLinkClosed(h, l),
       });
       h.links.push(link);
     }

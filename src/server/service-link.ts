@@ -19,8 +19,9 @@ export interface ServiceLinkOptions {
   hub: string;
   serverId: string;
   token: string;
-  onMessage(message: ServiceMessage): void;
-  onClosed(): void;
+  /** Gets the link itself: messages can arrive before connect() has resolved to it. */
+  onMessage(message: ServiceMessage, link: ServiceLink): void;
+  onClosed(link: ServiceLink): void;
 }
 
 export class ServiceLink {
@@ -120,7 +121,7 @@ export class ServiceLink {
       if (pingPairs(m.pairs).get(SHUTDOWN_PING_KEY) === FINACK) this.finAck?.();
       return;
     }
-    this.o.onMessage(m);
+    this.o.onMessage(m, this);
   }
 
   private onSocketClosed(): void {
@@ -129,6 +130,6 @@ export class ServiceLink {
     this.finAck?.();
     for (const a of this.acks.values()) a.reject(new Error("The service link closed."));
     this.acks.clear();
-    this.o.onClosed();
+    this.o.onClosed(this);
   }
 }

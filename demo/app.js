@@ -1,0 +1,349 @@
+// The demo chat page. Plain browser JavaScript on the two global builds:
+// window.signalR (@microsoft/signalr) and window.signalRGraceful (this project).
+const { GracefulConnection } = window.signalRGraceful;
+const signalR = window.signalR;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  status: $("status"), me: $("me"), state: $("state"), server: $("server"),
+  messages: $("messages"), outbox: $("outbox"), composer: $("composer"), text: $("text"),
+  join: $("join"), name: $("name"),
+  serverList: $("server-list"), ops: $("ops"), addServer: $("add-server"), timeline: $("timeline"),
+};
+
+const SDK_EVENTS = ["state", "exit", "exitIgnored", "draining", "reconnecting", "reconnected", "migrated", "resumed", "closed", "server", "undelivered", "retry", "error"];
+const NAMES = ["ada", "grace", "linus", "barbara", "ken", "margaret", "dennis", "frances", "alan", "radia"];
+const draftKey = (name) => `signalr-graceful-demo:draft:${name}`;
+
+let me = "";
+let conn;
+/** Every message seen, by its global id: the page de-duplicates on it. */
+const messages = new Map();
+let lastSeenId = 0;
+/** My messages not yet confirmed, by clientMsgId. */
+const outbox = new Map();
+let servers = [];
+
+// ---- timeline -------------------------------------------------------------------------
+
+/** A transition (start, exit, migration, drop) lasts from its first event to `resumed`. */
+let transition;
+let transitionCount = 0;
+
+function clock() {
+  return new Date().toTimeString().slice(0, 8);
+}
+
+function beginTransition(cause) {
+  if (transition) return;
+  transitionCount++;
+  transition = { t0: performance.now(), cause };
+  const li = document.createElement("li");
+  li.className = "transition";
+  li.innerHTML = `<span class="t">${clock()}</span><span class="what"></span>`;
+  li.querySelector(".what").textContent = `Transition ${transitionCount} · ${cause}`;
+  appendTimeline(li);
+}
+
+function endTransition() {
+  transition = undefined;
+}
+
+function log(kind, name, detail, opts = {}) {
+  const li = document.createElement("li");
+  li.className = `ev ${kind}${opts.level ? ` ${opts.level}` : ""}`;
+  li.dataset.event = name;
+  const t = transition ? `+${Math.round(performance.now() - transition.t0)} ms` : clock();
+  li.innerHTML = `<span class="t"></span><span class="name"></span><span class="detail"></span>`;
+  li.querySelector(".t").textContent = t;
+  li.querySelector(".name").textContent = name;
+  li.querySelector(".detail").textContent = detail;
+  appendTimeline(li);
+}
+
+function appendTimeline(li) {
+  const box = ui.timeline;
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  box.append(li);
+  while (box.children.length > 300) box.firstElementChild.remove();
+  if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+const describe = {
+  state: (p) => `${p.from} → ${p.to}`,
+  exit: (p) => `${p.serverId ?? "our server"} is leaving${p.mode ? ` · ${p.mode}` : ""}${p.timeoutMs !== undefined ? ` · ${p.timeoutMs} ms left` : ""}`,
+  exitIgnored: (p) => `exit from ${p.serverId ?? "?"} is not for us (${p.reason}; we are on ${p.currentServerId ?? "?"})`,
+  draining: (p) => `old connection finishes its work (≤ ${Math.round(p.deadlineMs)} ms)`,
+  reconnecting: (p) => `${p.reason}, attempt ${p.attempt}${p.delayMs !== undefined ? `, in ${Math.round(p.delayMs)} ms` : ""}${p.error ? ` (${p.error.message})` : ""}`,
+  reconnected: (p) => `new connection ${short(p.connectionId)} after ${p.reason}`,
+  migrated: (p) => `${p.from} → ${p.to}, same connection ${short(p.connectionId)}`,
+  resumed: (p) => `${p.reason}: usable again on ${p.serverId ?? "?"}, ${p.flushed} buffered sent, gap ${p.gapMs} ms`,
+  closed: (p) => `${p.reason}${p.error ? `: ${p.error.message}` : ""}`,
+  server: (p) => (p.previous ? `now on ${p.serverId} (was ${p.previous})` : `on ${p.serverId}`),
+  undelivered: (p) => `${p.kind} ${p.method}: ${p.error.message}`,
+  retry: (p) => `re-sent ${p.method} (${p.reason}, attempt ${p.attempt})`,
+  error: (p) => `${p.source} threw: ${p.error?.message ?? p.error}`,
+};
+
+const short = (id) => (id ? `${id.slice(0, 6)}…` : "");
+
+function onSdkEvent(name, p) {
+  if (name === "state" && p.to !== "Connected" && p.to !== "Disconnected") {
+    beginTransition({ Connecting: "connecting", Draining: "our server is leaving", Reconnecting: "connection lost" }[p.to] ?? p.to);
+  }
+  if (name === "exit") beginTransition(`exit from ${p.serverId ?? "our server"}`);
+  if (name === "migrated") beginTransition(`migration ${p.from} → ${p.to}`);
+  if (name === "server" && p.previous) beginTransition(`server change ${p.previous} → ${p.serverId}`);
+  const level = name === "error" || name === "undelivered" ? "bad" : name === "resumed" ? "good" : undefined;
+  log("sdk", name, describe[name] ? describe[name](p) : JSON.stringify(p), { level });
+  if (name === "state") showState(p.to);
+  if (name === "server") showServer(p.serverId);
+  if (name === "resumed" || name === "closed") endTransition();
+  // A throwing handler is a bug in this page: make it loud.
+  if (name === "error") console.error("[demo] handler error", p.error);
+}
+
+/**
+ * SignalR's and the SDK's warnings and errors go to the timeline, and to the console. What the
+ * SDK recovers from is a warning there, not an error: SignalR's report of a dropped connection,
+ * and failed attempts while the SDK is (re)connecting (it retries by its policy).
+ */
+const RECOVERED = /^Connection disconnected with error/;
+const logger = {
+  log(level, message) {
+    if (level < signalR.LogLevel.Warning) return;
+    const recovering = conn && (conn.state === "Reconnecting" || conn.state === "Connecting");
+    const error = level >= signalR.LogLevel.Error && !recovering && !RECOVERED.test(message);
+    log("log", level >= signalR.LogLevel.Error ? "signalr error" : "signalr warning", message, { level: "muted" });
+    if (error) console.error(`[signalr] ${message}`);
+    else console.warn(`[signalr] ${message}`);
+  },
+};
+
+// ---- header ---------------------------------------------------------------------------
+
+function showState(state) {
+  ui.state.textContent = state;
+  ui.state.dataset.state = state;
+}
+
+function showServer(serverId) {
+  ui.server.textContent = serverId ? `on ${serverId}` : "no server yet";
+  ui.server.dataset.server = serverId ?? "";
+  renderServers();
+}
+
+// ---- messages -------------------------------------------------------------------------
+
+/** Adds a message once (by id), in id order. Returns true when it was new. */
+function addMessage(m) {
+  if (!m || typeof m.id !== "number" || messages.has(m.id)) return false;
+  messages.set(m.id, m);
+  lastSeenId = Math.max(lastSeenId, m.id);
+  const pending = outbox.get(m.clientMsgId);
+  if (pending) {
+    pending.el.remove();
+    outbox.delete(m.clientMsgId);
+  }
+  const li = document.createElement("li");
+  li.className = `msg${m.user === me ? " mine" : ""}`;
+  li.dataset.id = String(m.id);
+  li.innerHTML = `<div class="meta"><span class="user"></span><span class="via"></span></div><div class="body"></div>`;
+  li.querySelector(".user").textContent = m.user;
+  li.querySelector(".via").textContent = `#${m.id} · via ${m.serverId}`;
+  li.querySelector(".body").textContent = m.text;
+  // Insert in id order (broadcasts from two servers may cross).
+  let before = null;
+  for (const el of ui.messages.children) {
+    if (Number(el.dataset.id) > m.id) {
+      before = el;
+      break;
+    }
+  }
+  const box = ui.messages;
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+  box.insertBefore(li, before);
+  if (atBottom) box.scrollTop = box.scrollHeight;
+  return true;
+}
+
+function newClientMsgId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+async function sendMessage(text) {
+  const clientMsgId = newClientMsgId();
+  const li = document.createElement("li");
+  li.className = "msg mine pending";
+  li.innerHTML = `<div class="meta"><span class="user"></span><span class="via"></span></div><div class="body"></div>`;
+  li.querySelector(".user").textContent = me;
+  li.querySelector(".body").textContent = text;
+  const status = li.querySelector(".via");
+  status.textContent = conn.state === "Connected" ? "sending…" : `queued while ${conn.state.toLowerCase()}`;
+  ui.outbox.append(li);
+  outbox.set(clientMsgId, { el: li, text });
+  if (conn.state !== "Connected") log("app", "send", `"${text}" held by the SDK until resumed`);
+  try {
+    // Idempotent on the server by clientMsgId, and in retryableMethods: safe to re-send.
+    addMessage(await conn.invoke("SendMessage", clientMsgId, me, text));
+    localStorage.removeItem(draftKey(me));
+  } catch (e) {
+    status.textContent = `not delivered: ${e.message}`;
+    li.classList.add("failed");
+    log("app", "send failed", `"${text}": ${e.message}`, { level: "bad" });
+    console.error("[demo] message not delivered", e);
+  }
+}
+
+// ---- connection -----------------------------------------------------------------------
+
+async function joinChat(name) {
+  me = name;
+  ui.me.textContent = name;
+  ui.status.hidden = false;
+  ui.join.hidden = true;
+  ui.composer.hidden = false;
+  const draft = localStorage.getItem(draftKey(name));
+  if (draft) {
+    ui.text.value = draft;
+    log("app", "draft restored", `"${draft}"`);
+  }
+  ui.text.focus();
+
+  const hub = new signalR.HubConnectionBuilder()
+    .withUrl(`/chat?user=${encodeURIComponent(name)}`) // the app servers' load balancer
+    .configureLogging(logger)
+    .build();
+  conn = new GracefulConnection(hub, { drainTimeoutMs: 8_000, retryableMethods: ["SendMessage"], retryInitialStart: true, logger });
+  window.demoConnection = conn; // for poking at in the console
+
+  // A handler's return value would be taken as a client result: return nothing.
+  conn.on("message", (m) => {
+    addMessage(m);
+  });
+  for (const name of SDK_EVENTS) conn.events.on(name, (p) => onSdkEvent(name, p));
+
+  // Business logic before the SDK leaves the old server: keep what the user was typing.
+  conn.onExit(async (ctx) => {
+    const draft = ui.text.value;
+    if (draft.trim()) {
+      localStorage.setItem(draftKey(me), draft);
+      log("app", "onExit", `draft saved: "${draft}"`, { level: "good" });
+    } else {
+      log("app", "onExit", `no draft to save; ${Math.round(ctx.budgetMs)} ms budget`);
+    }
+  });
+
+  // State restore after every (re)connection: fetch what was missed, de-duplicated by id.
+  conn.onResume(async (ctx) => {
+    const since = lastSeenId;
+    const missed = await ctx.invoke("History", since);
+    let added = 0;
+    for (const m of missed) if (addMessage(m)) added++;
+    log("app", "onResume", `History(${since}) → ${missed.length} message(s), ${added} new`);
+  });
+
+  try {
+    await conn.start();
+  } catch (e) {
+    log("app", "start failed", e.message, { level: "bad" });
+    console.error("[demo] could not start", e);
+  }
+}
+
+ui.join.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const name = ui.name.value.trim();
+  if (name) void joinChat(name);
+});
+
+ui.composer.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const text = ui.text.value.trim();
+  if (!text || !conn) return;
+  ui.text.value = "";
+  void sendMessage(text);
+});
+
+// ---- servers panel (control API) ------------------------------------------------------
+
+const ACTIONS = [
+  { label: "Shut down — WaitForClientsClose", path: "shutdown", body: { mode: "WaitForClientsClose" }, cls: "" },
+  { label: "Shut down — MigrateClients", path: "shutdown", body: { mode: "MigrateClients" }, cls: "" },
+  { label: "Kill", path: "kill", body: {}, cls: "danger" },
+];
+
+async function control(path, body) {
+  const res = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) log("app", "control", `${path}: ${data.error ?? res.status}`, { level: "bad" });
+  return data;
+}
+
+const STATE_LABEL = { running: "online", shuttingDown: "shutting down", stopped: "stopped", killed: "killed" };
+
+function renderServers() {
+  const mine = conn?.serverId;
+  ui.serverList.replaceChildren(
+    ...servers.map((s) => {
+      const li = document.createElement("li");
+      li.className = `srv ${s.state}${s.id === mine ? " mine" : ""}`;
+      li.dataset.server = s.id;
+      const head = document.createElement("div");
+      head.className = "srv-head";
+      head.innerHTML = `<span class="srv-name"></span><span class="srv-state"></span>${s.id === mine ? `<span class="srv-you">you</span>` : ""}<span class="srv-count"></span>`;
+      head.querySelector(".srv-name").textContent = s.id;
+      head.querySelector(".srv-state").textContent = s.state === "shuttingDown" && s.mode ? `${STATE_LABEL[s.state]} · ${s.mode}` : STATE_LABEL[s.state];
+      head.querySelector(".srv-count").textContent = `${s.clients} client${s.clients === 1 ? "" : "s"}`;
+      li.append(head);
+      if (s.state === "running") {
+        const row = document.createElement("div");
+        row.className = "srv-actions";
+        for (const a of ACTIONS) {
+          const b = document.createElement("button");
+          b.type = "button";
+          b.textContent = a.label;
+          if (a.cls) b.className = a.cls;
+          b.addEventListener("click", () => {
+            b.disabled = true;
+            log("app", "control", `${a.label} ${s.id}`);
+            void control(`/api/servers/${encodeURIComponent(s.id)}/${a.path}`, a.body);
+          });
+          row.append(b);
+        }
+        li.append(row);
+      } else if (s.report) {
+        const r = document.createElement("div");
+        r.className = "srv-report";
+        r.textContent = `${s.report.modeName}: ${s.report.durationMs} ms · ${s.report.closedByClients} left · ${s.report.migrated} migrated · ${s.report.dropped} dropped`;
+        li.append(r);
+      }
+      return li;
+    }),
+  );
+}
+
+ui.addServer.addEventListener("click", () => void control("/api/servers", {}));
+
+function showOps(line) {
+  const li = document.createElement("li");
+  li.textContent = `${clock()}  ${line}`;
+  ui.ops.append(li);
+  while (ui.ops.children.length > 4) ui.ops.firstElementChild.remove();
+}
+
+const events = new EventSource("/api/events");
+events.addEventListener("servers", (e) => {
+  servers = JSON.parse(e.data).servers;
+  renderServers();
+});
+events.addEventListener("log", (e) => showOps(JSON.parse(e.data).line));
+window.addEventListener("pagehide", () => events.close());
+
+// ---- start ----------------------------------------------------------------------------
+
+const params = new URLSearchParams(location.search);
+ui.name.value = params.get("name") ?? NAMES[Math.floor(Math.random() * NAMES.length)];
+if (params.get("name")) void joinChat(params.get("name"));
+else ui.name.focus();
