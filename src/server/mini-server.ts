@@ -172,15 +172,16 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     h.context = { hub: name, serverId: this.id, clients: hubClients(h.transport), groups: groupManager(h.transport) };
     this.hubs.set(name, h);
     for (let i = 0; i < count; i++) {
-      const link: ServiceLink = await ServiceLink.connect({
+      await ServiceLink.connect({
         endpoint: this.endpoint,
         hub: name,
         serverId: this.id,
         token,
+        // Registered before connect() resolves: the service may route a client here at once.
+        onOpen: (l) => h.links.push(l),
         onMessage: (m, l) => this.onServiceMessage(h, l, m),
         onClosed: (l) => this.onLinkClosed(h, l),
       });
-      h.links.push(link);
     }
   }
 

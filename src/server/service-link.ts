@@ -20,6 +20,8 @@ export interface ServiceLinkOptions {
   serverId: string;
   token: string;
   /** Gets the link itself: messages can arrive before connect() has resolved to it. */
+  /** Called synchronously once the handshake succeeds, before any client traffic is dispatched. */
+  onOpen(link: ServiceLink): void;
   onMessage(message: ServiceMessage, link: ServiceLink): void;
   onClosed(link: ServiceLink): void;
 }
@@ -67,6 +69,7 @@ export class ServiceLink {
             link.ws.removeListener("error", fail);
             link.ws.on("error", () => {});
             link.ws.once("close", () => link.onSocketClosed());
+            o.onOpen(link);
             resolve(link);
             continue;
           }

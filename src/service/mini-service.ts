@@ -333,7 +333,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       onReady: (l) => this.onLinkReady(l),
       onMessage: (l, m) => this.onServerMessage(l, m),
       onClosed: (l, abrupt) => this.onLinkClosed(l, abrupt),
-    }, (l, e) => this.emit("rejected", { where: "/server", reason: `${l.serverId || "server"}: ${e.message}` }));
+    }, (l, e) => this.emit("rejected", { where: "/server", reason: `${l.serverId || "server"}: ${e.message}` }), this.opts.handshakeTimeoutMs);
     void link;
   }
 

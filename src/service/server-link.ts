@@ -29,7 +29,14 @@ export class ServerLink {
     private readonly ws: WebSocket,
     private readonly events: ServerLinkEvents,
     private readonly onProtocolError: (link: ServerLink, error: Error) => void,
+    handshakeTimeoutMs: number,
   ) {
+    // A link that never completes its handshake must not hold a socket forever.
+    const timer = setTimeout(() => {
+      if (!this.ready && !this.closed) this.reject("No service-protocol handshake within the timeout.");
+    }, handshakeTimeoutMs);
+    timer.unref();
+    ws.once("close", () => clearTimeout(timer));
     ws.on("message", (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
     // A close frame is an orderly end; anything else (reset, terminate) is abrupt.
     ws.on("close", (code: number) => this.onSocketClosed(code !== 1000 && code !== 1001));

@@ -1,8 +1,8 @@
 // Keep-alive pings, the client timeout and the handshake timeout, with short intervals.
 import { afterEach, expect, it } from "vitest";
-import { Hub } from "../../src/testing/index.js";
+import { Hub, serverAudience, signToken } from "../../src/testing/index.js";
 import { startKit, type Kit } from "./kit.js";
-import { rawClient } from "./raw-client.js";
+import { rawClient, rawSocket } from "./raw-client.js";
 
 class Chat extends Hub {
   echo(x: unknown) {
@@ -32,4 +32,13 @@ it("pings an idle client, drops a silent one with an error, and drops a client t
   await new Promise((r) => setTimeout(r, 600));
   expect(c.state).toBe("Connected");
   expect(await c.invoke("Echo", 1)).toBe(1);
+});
+
+it("closes a server link that never sends its handshake", async () => {
+  kit = await startKit({ hubs: { chat: Chat }, serviceOptions: { handshakeTimeoutMs: 100 } });
+  const token = await signToken({ audience: serverAudience(kit.service.endpoint, "chat"), accessKey: kit.service.accessKey });
+  const link = await rawSocket(`${kit.service.endpoint.replace("http", "ws")}/server/?hub=chat`, { Authorization: `Bearer ${token}` });
+  expect(await link.closed).toBe(1008);
+  const c = await kit.connect();
+  expect(await c.invoke("Echo", 2)).toBe(2);
 });

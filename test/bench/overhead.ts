@@ -1,0 +1,84 @@
+// Section 2, overhead: round trips per second through GracefulConnection.invoke vs the bare
+// HubConnection.invoke, same kit, same run, interleaved slices (A B, B A, ...) so that machine
+// noise hits both alike. Two loads: one call at a time (latency-bound, where a wrapper's cost
+// shows most) and 16 in flight.
+import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
+import { GracefulConnection } from "../../src/index.js";
+import { Hub, MiniServer, MiniService } from "../../src/testing/index.js";
+import { median, percentile } from "./util.js";
+
+class Bench extends Hub {
+  echo(x: unknown) {
+    return x;
+  }
+}
+
+type Invoke = (n: number) => Promise<unknown>;
+
+async function ratePerSecond(invoke: Invoke, inFlight: number, ms: number): Promise<number> {
+  let done = 0;
+  const end = performance.now() + ms;
+  const lane = async () => {
+    while (performance.now() < end) {
+      await invoke(done);
+      done++;
+    }
+  };
+  const t = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return (done * 1000) / (performance.now() - t);
+}
+
+export interface OverheadResult {
+  load: string;
+  bareRps: number;
+  gracefulRps: number;
+  /** Median over adjacent pairs of graceful / bare: a ratio, comparable across machines. */
+  ratio: number;
+  ratioP25: number;
+  ratioP75: number;
+  rounds: number;
+}
+
+export async function overhead(o: { rounds: number; sliceMs: number }): Promise<OverheadResult[]> {
+  const service = await MiniService.start();
+  const server = await MiniServer.start({ service, hubs: { bench: Bench } });
+  const build = () => new HubConnectionBuilder().withUrl(server.url("bench")).configureLogging(LogLevel.None).build();
+  const bare = build();
+  await bare.start();
+  const graceful = new GracefulConnection(build(), { logger: { log: () => {} } });
+  await graceful.start();
+  const contenders: [string, Invoke][] = [
+    ["bare", (n) => bare.invoke("Echo", n)],
+    ["graceful", (n) => graceful.invoke("Echo", n)],
+  ];
+  const results: OverheadResult[] = [];
+  for (const inFlight of [1, 16]) {
+    // Warm-up: JIT and socket buffers, not measured.
+    for (const [, f] of contenders) await ratePerSecond(f, inFlight, Math.min(300, o.sliceMs));
+    // Many short adjacent pairs, the ratio taken within each pair: this machine's speed drifts
+    // by 2x from one half-second to the next, so only neighbours are comparable.
+    const rates: Record<string, number[]> = { bare: [], graceful: [] };
+    const ratios: number[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      const order = r % 2 === 0 ? contenders : [...contenders].reverse();
+      const pair: Record<string, number> = {};
+      for (const [name, f] of order) rates[name]!.push((pair[name] = await ratePerSecond(f, inFlight, o.sliceMs)));
+      ratios.push(pair.graceful! / pair.bare!);
+    }
+    results.push({
+      load: inFlight === 1 ? "1 call at a time" : `${inFlight} calls in flight`,
+      bareRps: median(rates.bare!),
+      gracefulRps: median(rates.graceful!),
+      ratio: median(ratios),
+      ratioP25: percentile(ratios, 25),
+      ratioP75: percentile(ratios, 75),
+      rounds: o.rounds,
+    });
+  }
+  await graceful.stop();
+  await bare.stop();
+  await server.kill();
+  await service.stop();
+  return results;
+}

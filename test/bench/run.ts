@@ -1,0 +1,141 @@
+// `npm run bench [-- options]`: the five benchmark sections in one run on one machine. Prints
+// tables and writes the same figures to bench-results/bench.json. No figure is asserted: a slow
+// machine gives slow figures, never a failure; only a crash fails the run.
+//
+// Options (defaults in brackets; --quick shrinks everything to finish in under a minute):
+//   --quick                    CI size
+//   --only=a,b                 sections: transitions, overhead, limit, scale, size [all]
+//   --clients=N                transition clients per scenario [100; quick 20]
+//   --broadcast=N              broadcast fan-out clients [1000; quick 200]
+//   --migrate=N                connections moved by one MigrateClients shutdown [1000; quick 200]
+//   --scale=1000,5000,10000    connection counts held [1000,5000,10000; quick 1000]
+//   --pairs=N                  adjacent A/B pairs for the ratio sections [24; quick 8]
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { GracefulShutdownMode } from "../../src/testing/index.js";
+import { broadcast, echoVsRelay, migrateMany } from "./limit.js";
+import { overhead } from "./overhead.js";
+import { scale } from "./scale.js";
+import { KINDS, transition, type TransitionResult } from "./transitions.js";
+import { fmt, machine, table } from "./util.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+const num = (name: string, full: number, quick: number) => {
+  const v = opt(name);
+  const n = v === undefined ? (flag("quick") ? quick : full) : Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`--${name} must be a positive number, got ${v}`);
+  return n;
+};
+
+const quick = flag("quick");
+const SECTIONS = ["transitions", "overhead", "limit", "scale", "size"] as const;
+const only = opt("only")?.split(",") ?? [...SECTIONS];
+for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new RangeError(`Unknown section '${s}' (sections: ${SECTIONS.join(", ")})`);
+const settings = {
+  quick,
+  clients: num("clients", 100, 20),
+  broadcast: num("broadcast", 1000, 200),
+  migrate: num("migrate", 1000, 200),
+  scale: (opt("scale") ?? (quick ? "1000" : "1000,5000,10000")).split(",").map(Number),
+  pairs: num("pairs", 24, 8),
+};
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
+  machine: machine(),
+  settings,
+  ratios: "overhead[].ratio and limit.echo.ratio are ratios (same run, interleaved); everything else is absolute and machine-dependent.",
+};
+const started = performance.now();
+const ms = (x: number | null) => (x === null ? "n/a" : fmt(x));
+
+console.log(`signalr-graceful benchmark — ${results.command}`);
+console.log(`machine: ${JSON.stringify(results.machine)}`);
+
+if (only.includes("transitions")) {
+  const rows: TransitionResult[] = [];
+  for (const mode of [GracefulShutdownMode.WaitForClientsClose, GracefulShutdownMode.MigrateClients])
+    for (const kind of KINDS)
+      rows.push(
+        await transition(kind, mode, {
+          clients: settings.clients,
+          preMs: quick ? 300 : 1_000,
+          postMs: quick ? 3_500 : 5_000,
+          shutdownTimeoutMs: quick ? 5_000 : 10_000,
+        }),
+      );
+  results.transitions = rows;
+  table(
+    `1. Transitions — ${settings.clients} clients, one message each per 100 ms, their server shuts down (a second one is up)`,
+    ["mode", "client", "sent", "lost", "lost %", "dup", "out of order", "gap p50 ms", "gap p99 ms", "gap max ms", "all back ms", "never back", "shutdown ms"],
+    rows.map((r) => [r.mode, r.kind, r.sent, r.lost, r.lostPct, r.duplicated, r.outOfOrder, r.gapP50Ms, r.gapP99Ms, r.gapMaxMs, ms(r.allBackMs), r.neverBack, r.shutdownMs]),
+  );
+}
+
+if (only.includes("overhead")) {
+  const rows = await overhead({ rounds: settings.pairs, sliceMs: quick ? 150 : 250 });
+  results.overhead = rows;
+  table(
+    `2. Overhead — invoke round trips per second, GracefulConnection vs bare HubConnection (${settings.pairs} adjacent pairs; ratio = median of per-pair ratios)`,
+    ["load", "bare /s", "graceful /s", "ratio (target ≥ 0.95)", "ratio p25–p75"],
+    rows.map((r) => [r.load, r.bareRps, r.gracefulRps, r.ratio, `${fmt(r.ratioP25)}–${fmt(r.ratioP75)}`]),
+  );
+}
+
+if (only.includes("limit")) {
+  const echo = await echoVsRelay({ clients: 8, window: 8, rounds: settings.pairs, sliceMs: quick ? 150 : 250 });
+  const fan = await broadcast({ clients: settings.broadcast, repeats: quick ? 10 : 30 });
+  const moved = await migrateMany({ clients: settings.migrate });
+  results.limit = { echo, broadcast: fan, migrate: moved };
+  table(
+    "3. The kit against the limit (raw ws clients; clients, service and app server share this process)",
+    ["measure", "kit", "bare ws relay", "ratio / detail"],
+    [
+      [`echo msgs/s, ${echo.clients} clients × ${echo.window} in flight`, echo.kitPerSec, echo.relayPerSec, `${fmt(echo.ratio)} (kit / relay; p25–p75 ${fmt(echo.ratioP25)}–${fmt(echo.ratioP75)})`],
+      [`broadcast to ${fan.connected} clients: until the last, p50 ms`, fan.lastP50Ms, "", `p99 ${fmt(fan.lastP99Ms)} ms, max ${fmt(fan.lastMaxMs)} ms, half reached p50 ${fmt(fan.halfP50Ms)} ms${fan.error ? `; ${fan.error}` : ""}`],
+      [`${moved.connected} connections, one MigrateClients shutdown: ms`, moved.shutdownMs, "", `migrated ${moved.migrated}, dropped ${moved.dropped}, all hellos from the new server at ${ms(moved.allHelloMs)} ms${moved.error ? `; ${moved.error}` : ""}`],
+    ],
+  );
+}
+
+if (only.includes("scale")) {
+  const s = await scale({ steps: settings.scale, stepTimeoutMs: quick ? 20_000 : 120_000 });
+  results.scale = s;
+  const kb = (b: number) => fmt(b / 1024);
+  table(
+    `4. Scale — connections held; KB per connection over the empty baseline (heap = heapUsed + external)${s.gcInClients ? "" : " (no forced GC in the clients' process)"}`,
+    ["target", "reached", "connect s", "service heap", "service rss", "app server heap", "app server rss", "clients heap", "clients rss", "stopped because"],
+    s.steps.map((r) => [r.connections, r.reached, r.connectSeconds, kb(r.serviceHeapPerConn), kb(r.serviceRssPerConn), kb(r.serverHeapPerConn), kb(r.serverRssPerConn), kb(r.clientsHeapPerConn), kb(r.clientsRssPerConn), r.stoppedBecause ?? ""]),
+  );
+}
+
+if (only.includes("size")) {
+  // scripts/size.mjs is the one place that measures the bundle; it writes bench-results/size.json.
+  execFileSync(process.execPath, [root + "scripts/size.mjs"], { stdio: "ignore" });
+  const size = JSON.parse(readFileSync(root + "bench-results/size.json", "utf8")) as Record<string, { minBytes: number; gzipBytes: number }>;
+  results.size = size;
+  const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
+  table(
+    "5. Size — browser build, minified / gzipped (level 9)",
+    ["bundle", "min", "gzip"],
+    [
+      ["signalr-graceful (IIFE, without @microsoft/signalr)", kb(size.iife!.minBytes), kb(size.iife!.gzipBytes)],
+      ["signalr-graceful (ESM)", kb(size.esm!.minBytes), kb(size.esm!.gzipBytes)],
+      ["@microsoft/signalr (browser min)", kb(size.signalr!.minBytes), kb(size.signalr!.gzipBytes)],
+      ["both on a page (gzipped as one)", kb(size.total!.minBytes), kb(size.total!.gzipBytes)],
+    ],
+  );
+}
+
+results.durationSeconds = Math.round((performance.now() - started) / 1000);
+mkdirSync(root + "bench-results", { recursive: true });
+// Infinity (a client that never came back) would become null in JSON; keep it explicit.
+writeFileSync(root + "bench-results/bench.json", JSON.stringify(results, (_k, v) => (v === Infinity ? "Infinity" : v), 2) + "\n");
+console.log(`\ndone in ${results.durationSeconds} s; figures in bench-results/bench.json`);
+// Keep-alive HTTP agents and client libraries may hold the event loop open a while; the figures are written.
+process.exit(0);
