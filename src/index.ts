@@ -3,7 +3,7 @@ export { GracefulConnection } from "./client/graceful-connection";
 export type { ExitContext, ExitHandler, HubMethodHandler, ResumeContext, ResumeHandler } from "./client/graceful-connection";
 export type { GracefulEvents, ExitIgnoredReason, ReconnectReason, ResumeReason } from "./client/events";
 export type { ConnectionState } from "./client/state";
-export type { GracefulConnectionOptions } from "./client/options";
+export type { GracefulConnectionOptions, OverlapOptions } from "./client/options";
 export type { HubLike } from "./client/hub-like";
 export { BufferFullError, ConnectionStoppedError, InvalidStateError, InvocationInterruptedError } from "./client/errors";
 export type { InterruptReason, StopReason } from "./client/errors";

@@ -18,13 +18,17 @@ export type GracefulEvents = {
   /** Draining began; it lasts at most `deadlineMs` from now. */
   draining: { deadlineMs: number };
   /** One reconnect attempt is scheduled. `source: "hub"` = the HubConnection's own withAutomaticReconnect loop (no delay known). */
-  reconnecting: { reason: ReconnectReason; attempt?: number; delayMs?: number; error?: Error; source: "graceful" | "hub" };
+  reconnecting: { reason: ReconnectReason; attempt?: number; delayMs?: number; error?: Error; source: "graceful" | "hub"; handoff?: true };
   /** A new connection is up (onResume and the flush follow). `attempt` is unknown for `source: "hub"`. */
-  reconnected: { reason: ReconnectReason; connectionId?: string; attempt?: number; source: "graceful" | "hub" };
+  reconnected: { reason: ReconnectReason; connectionId?: string; attempt?: number; source: "graceful" | "hub"; handoff?: true };
   /** The service moved this connection to another app server (same connection id, no disconnect). */
   migrated: { from: string; to: string; connectionId?: string };
-  /** onResume handlers ran and the buffer was flushed; the connection is usable again. */
-  resumed: { reason: ResumeReason; connectionId?: string; serverId?: string; flushed: number; gapMs: number };
+  /**
+   * onResume handlers ran and the buffer was flushed; the connection is usable again. `handoff: true`:
+   * the `overlap` option's make-before-break handoff (the old connection is stopped next; `gapMs` is 0,
+   * there was no moment without a connection).
+   */
+  resumed: { reason: ResumeReason; connectionId?: string; serverId?: string; flushed: number; gapMs: number; handoff?: true };
   closed: { reason: StopReason; error?: Error };
   /** The app server serving us is now known (or changed). */
   server: { serverId: string; previous?: string };
@@ -32,6 +36,8 @@ export type GracefulEvents = {
   undelivered: { method: string; kind: "send" | "invoke"; error: Error };
   /** An interrupted invocation was re-sent (method in retryableMethods). */
   retry: { method: string; reason: InterruptReason; attempt: number };
+  /** During an `overlap` handoff, an inbound call whose messageKey was already delivered was dropped. */
+  duplicateDropped: { method: string; key: string };
   /** A listener or handler threw (also logged). `source` names what threw. */
-  error: { error: unknown; source: "listener" | "onExit" | "onResume" | "handler" | "reconnectPolicy" };
+  error: { error: unknown; source: "listener" | "onExit" | "onResume" | "handler" | "reconnectPolicy" | "messageKey" };
 };

@@ -9,6 +9,7 @@ import type { LogLevel } from "@microsoft/signalr";
 import { HELLO_METHOD, parseExit, parseHello, type ExitPayload } from "../protocol/conventions";
 import { BufferFullError, ConnectionStoppedError, InvalidStateError, InvocationInterruptedError, type InterruptReason, type StopReason } from "./errors";
 import type { GracefulEvents, ReconnectReason, ResumeReason } from "./events";
+import { DuplicateFilter } from "./duplicate-filter";
 import { assertHubLike, type HubLike } from "./hub-like";
 import { Level } from "./logger";
 import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } from "./options";
@@ -53,7 +54,14 @@ export class GracefulConnection {
   /** Typed lifecycle events (mitt). Listeners that throw are caught, logged and reported as `error`. */
   readonly events: Emitter<GracefulEvents> = mitt<GracefulEvents>();
 
-  private readonly hub: HubLike;
+  /** The current connection: the one app calls go to. Replaced only by an `overlap` handoff. */
+  private hub: HubLike;
+  /** During an overlap handoff: the new connection while it starts (before it becomes `hub`)… */
+  private incoming: HubLike | undefined;
+  /** …and the old one while it is being stopped (after). Its close is never taken as a drop. */
+  private retiring: HubLike | undefined;
+  /** Drops the second copy of inbound calls while two connections overlap (only with `overlap`). */
+  private readonly dedup: DuplicateFilter | undefined;
   private readonly opts: ResolvedOptions;
   private readonly queue: OutboundQueue;
   private readonly pending = new PendingInvocations();
@@ -90,17 +98,17 @@ export class GracefulConnection {
   private reportingError = false;
   /** Sends (and flushes) not yet settled by the hub. */
   private readonly handOffs = new Set<Promise<unknown>>();
+  /** Per attached connection: removes the handlers attach() registered on it. */
+  private readonly detachers = new Map<HubLike, () => void>();
 
   constructor(hub: HubLike, options?: GracefulConnectionOptions) {
     assertHubLike(hub);
     this.hub = hub;
     this.opts = resolveOptions(options);
     this.queue = new OutboundQueue(this.opts.maxBufferedMessages);
-    hub.on(HELLO_METHOD, this.onHelloMessage);
-    hub.on(this.opts.exitMethod, this.onExitMessage);
-    hub.onclose((e) => this.onHubClose(e));
-    hub.onreconnecting((e) => this.onHubReconnecting(e));
-    hub.onreconnected((id) => this.onHubReconnected(id));
+    const overlap = this.opts.overlap;
+    this.dedup = overlap && new DuplicateFilter(overlap.messageKey, overlap.windowMs, overlap.maxKeys);
+    this.attach(hub);
     if ((hub as unknown as { _reconnectPolicy?: unknown })._reconnectPolicy) {
       this.log(Level.Information, "HubConnection uses withAutomaticReconnect(): its own loop handles drops; GracefulConnection buffers around it and takes over if it gives up.");
     }
@@ -170,6 +178,7 @@ export class GracefulConnection {
     if (!handlers) this.userHandlers.set(key, (handlers = new Map()));
     if (handlers.has(handler)) return;
     const wrapped: HubMethodHandler = (...args) => {
+      if (this.dedup?.drops(methodName, args, wrapped, this.onDuplicate, this.onKeyError)) return undefined;
       try {
         return handler(...args);
       } catch (e) {
@@ -178,7 +187,7 @@ export class GracefulConnection {
       }
     };
     handlers.set(handler, wrapped);
-    this.hub.on(methodName, wrapped);
+    for (const hub of this.liveHubs()) hub.on(methodName, wrapped);
   }
 
   /** Like HubConnection.off: one handler, or all of the app's handlers for the method. */
@@ -188,7 +197,7 @@ export class GracefulConnection {
     if (!handlers) return;
     for (const [original, wrapped] of [...handlers]) {
       if (handler && original !== handler) continue;
-      this.hub.off(methodName, wrapped);
+      for (const hub of this.liveHubs()) hub.off(methodName, wrapped);
       handlers.delete(original);
     }
     if (handlers.size === 0) this.userHandlers.delete(key);
@@ -203,6 +212,47 @@ export class GracefulConnection {
   onResume(handler: ResumeHandler): () => void {
     return this.register(this.resumeHandlers, handler, "onResume");
   }
+
+  // ---- the connections ------------------------------------------------------------------
+
+  /**
+   * Registers the SDK's and the app's handlers and callbacks on a connection. Each is tied to that
+   * connection: a callback from one that is no longer ours (a retired or failed handoff connection)
+   * is ignored — its close is never taken as a drop.
+   */
+  private attach(hub: HubLike): void {
+    const accepted = () => hub === this.hub || hub === this.incoming;
+    const hello = (...args: unknown[]) => { if (accepted()) this.onHelloMessage(...args); };
+    const exit = (...args: unknown[]) => { if (accepted()) this.onExitMessage(...args); };
+    hub.on(HELLO_METHOD, hello);
+    hub.on(this.opts.exitMethod, exit);
+    hub.onclose((e) => { if (hub === this.hub) this.onHubClose(e); });
+    hub.onreconnecting((e) => { if (hub === this.hub) this.onHubReconnecting(e); });
+    hub.onreconnected((id) => { if (hub === this.hub) this.onHubReconnected(id); });
+    for (const [method, handlers] of this.userHandlers) for (const wrapped of handlers.values()) hub.on(method, wrapped);
+    this.detachers.set(hub, () => {
+      hub.off(HELLO_METHOD, hello);
+      hub.off(this.opts.exitMethod, exit);
+      for (const [method, handlers] of this.userHandlers) for (const wrapped of handlers.values()) hub.off(method, wrapped);
+    });
+  }
+
+  /** Removes every handler attach() put on a connection we no longer use. */
+  private detach(hub: HubLike): void {
+    this.detachers.get(hub)?.();
+    this.detachers.delete(hub);
+  }
+
+  /** Every connection app handlers must be on: the current one, plus the other one during a handoff. */
+  private liveHubs(): HubLike[] {
+    const hubs = [this.hub];
+    if (this.incoming) hubs.push(this.incoming);
+    if (this.retiring) hubs.push(this.retiring);
+    return hubs;
+  }
+
+  private readonly onDuplicate = (method: string, key: string): void => this.emit("duplicateDropped", { method, key });
+  private readonly onKeyError = (e: unknown): void => this.report("messageKey", e, "overlap.messageKey");
 
   // ---- lifecycle flows ------------------------------------------------------------------
 
@@ -232,11 +282,17 @@ export class GracefulConnection {
     this.setState("Disconnecting");
     const error = new ConnectionStoppedError("stop");
     this.rejectEverything(error);
-    try {
-      await this.hub.stop();
-    } catch (e) {
-      this.log(Level.Warning, `HubConnection.stop() failed: ${describe(e)}`);
-    }
+    const other = this.incoming ?? this.retiring; // mid-handoff: the second connection goes too
+    this.incoming = this.retiring = undefined;
+    this.dedup?.reset();
+    await Promise.all([this.hub, ...(other ? [other] : [])].map(async (hub) => {
+      try {
+        await hub.stop();
+      } catch (e) {
+        this.log(Level.Warning, `HubConnection.stop() failed: ${describe(e)}`);
+      }
+    }));
+    if (other) this.detach(other);
     this.setState("Disconnected");
     this.emit("closed", { reason: "stop" });
   }
@@ -345,7 +401,7 @@ export class GracefulConnection {
   }
 
   /** onResume handlers (capped by resumeTimeoutMs), then the buffer in order, then Connected + `resumed`. */
-  private async resume(token: number, reason: ResumeReason, previousConnectionId: string | undefined): Promise<void> {
+  private async resume(token: number, reason: ResumeReason, previousConnectionId: string | undefined, handoff = false): Promise<void> {
     const gen = this.gen;
     const alive = () => token === this.flow && gen === this.gen && this.hubUp;
     this.resuming = true;
@@ -388,7 +444,9 @@ export class GracefulConnection {
     this.resuming = false;
     this.setState("Connected");
     if (!alive()) return;
-    this.emit("resumed", { reason, connectionId, serverId: this._serverId, flushed, gapMs: Date.now() - this.unusableSince });
+    this.emit("resumed", handoff
+      ? { reason, connectionId, serverId: this._serverId, flushed, gapMs: 0, handoff: true }
+      : { reason, connectionId, serverId: this._serverId, flushed, gapMs: Date.now() - this.unusableSince });
     const waiter = this.startWaiter;
     this.startWaiter = undefined;
     waiter?.resolve();
@@ -498,6 +556,10 @@ export class GracefulConnection {
     }
     this.connectionDown("exit");
     this.setState("Reconnecting");
+    if (this.opts.overlap) {
+      await this.handOver(token, previousConnectionId);
+      return;
+    }
     try {
       await this.hub.stop();
     } catch (e) {
@@ -505,6 +567,69 @@ export class GracefulConnection {
     }
     if (token !== this.flow) return;
     await this.reconnectLoop(token, "exit", undefined, previousConnectionId);
+  }
+
+  /**
+   * The `overlap` option's make-before-break exit: a new connection is started and resumed (onResume,
+   * then the buffer flushed on it) while the old one still receives; only then is the old one stopped.
+   * Inbound calls from both are de-duplicated meanwhile. App calls made since the drain ended are
+   * buffered (as without the option) and go to the new connection. If the new connection cannot be
+   * built or started: today's path (stop the old one, reconnect it by the policy).
+   */
+  private async handOver(token: number, previousConnectionId: string | undefined): Promise<void> {
+    const overlap = this.opts.overlap!;
+    const old = this.hub;
+    this.dedup!.open();
+    this.emit("reconnecting", { reason: "exit", attempt: 1, delayMs: 0, source: "graceful", handoff: true });
+    if (token !== this.flow) return;
+    let next: HubLike | undefined;
+    try {
+      const created: unknown = overlap.createConnection();
+      assertHubLike(created);
+      if (created === old) throw new TypeError("overlap.createConnection returned the current connection; it must build a new one.");
+      next = created;
+      this.incoming = next;
+      this.attach(next);
+      await next.start();
+    } catch (e) {
+      if (next) {
+        this.detach(next);
+        if (this.incoming === next) this.incoming = undefined;
+      }
+      if (token !== this.flow) return; // stop() stopped it
+      this.dedup!.reset();
+      const error = toError(e);
+      this.log(Level.Warning, `Handoff: the new connection did not start (${describe(error)}); closing the old one and reconnecting it.`);
+      try {
+        await old.stop();
+      } catch (e2) {
+        this.log(Level.Warning, `Stopping the old connection failed: ${describe(e2)}`);
+      }
+      if (token !== this.flow) return;
+      await this.reconnectLoop(token, "exit", error, previousConnectionId);
+      return;
+    }
+    if (token !== this.flow) return; // stop() stops both
+    // The switch: from here app calls, invocations and close callbacks concern the new connection.
+    this.incoming = undefined;
+    this.retiring = old;
+    this.hub = next;
+    this.connectionUp();
+    this.emit("reconnected", { reason: "exit", connectionId: this.connectionId, attempt: 1, source: "graceful", handoff: true });
+    if (token === this.flow) await this.resume(token, "exit", previousConnectionId, true);
+    // Resumed, superseded by a drop of the new connection, or a later exit: the old one goes either way
+    // (unless stop() already took it).
+    if (this.retiring !== old) return;
+    try {
+      await old.stop();
+    } catch (e) {
+      this.log(Level.Warning, `Stopping the old connection failed: ${describe(e)}`);
+    }
+    this.detach(old);
+    if (this.retiring === old) {
+      this.retiring = undefined;
+      this.dedup!.closeAfterWindow();
+    }
   }
 
   // ---- hello / migration ----------------------------------------------------------------

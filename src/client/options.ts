@@ -1,6 +1,8 @@
 // GracefulConnection's options: defaults, and validation up front (RangeError on nonsense, TypeError on wrong types).
 import type { ILogger, IRetryPolicy } from "@microsoft/signalr";
 import { DEFAULT_EXIT_METHOD } from "../protocol/conventions";
+import type { MessageKey } from "./duplicate-filter";
+import type { HubLike } from "./hub-like";
 import { consoleWarnLogger } from "./logger";
 import { defaultRetryPolicy } from "./retry-policy";
 
@@ -25,6 +27,32 @@ export interface GracefulConnectionOptions {
   retryInitialStart?: boolean;
   /** Randomness for the default policy's jitter, in [0, 1). Default Math.random. */
   random?: () => number;
+  /**
+   * Make-before-break on an exit (WaitForClientsClose): after the drain, a NEW connection is built,
+   * started and resumed before the old one is stopped, so no broadcast falls in a gap. Off by default.
+   */
+  overlap?: OverlapOptions;
+}
+
+export interface OverlapOptions {
+  /** Builds a fresh HubConnection to the same URL (the old one's server is offline, so it lands elsewhere). */
+  createConnection: () => HubLike;
+  /**
+   * A stable id for an inbound client-method call (e.g. the message id), used to drop the copy that
+   * arrives on the other connection while both are up. `undefined` = never de-duplicate that call.
+   */
+  messageKey: (method: string, args: unknown[]) => string | undefined;
+  /** How long after the old connection is stopped keys are still checked. Default 10 000. */
+  windowMs?: number;
+  /** Bound on the keys held. Default 10 000. */
+  maxKeys?: number;
+}
+
+export interface ResolvedOverlap {
+  createConnection: () => HubLike;
+  messageKey: MessageKey;
+  windowMs: number;
+  maxKeys: number;
 }
 
 export interface ResolvedOptions {
@@ -37,6 +65,7 @@ export interface ResolvedOptions {
   migrationGraceMs: number;
   resumeTimeoutMs: number;
   retryInitialStart: boolean;
+  overlap: ResolvedOverlap | undefined;
 }
 
 /** setTimeout's largest delay. */
@@ -74,6 +103,7 @@ export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptio
   if (typeof retryInitialStart !== "boolean") throw new TypeError("retryInitialStart must be a boolean.");
 
   return {
+    overlap: resolveOverlap(o.overlap),
     exitMethod,
     drainTimeoutMs: timeout("drainTimeoutMs", o.drainTimeoutMs, 25_000),
     reconnectPolicy: policy,
@@ -84,4 +114,15 @@ export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptio
     resumeTimeoutMs: timeout("resumeTimeoutMs", o.resumeTimeoutMs, 10_000),
     retryInitialStart,
   };
+}
+
+function resolveOverlap(o: OverlapOptions | undefined): ResolvedOverlap | undefined {
+  if (o === undefined) return undefined;
+  if (typeof o !== "object" || o === null) throw new TypeError("overlap must be an object { createConnection, messageKey, windowMs? }.");
+  if (typeof o.createConnection !== "function") throw new TypeError("overlap.createConnection must be a function returning a new HubConnection.");
+  if (typeof o.messageKey !== "function") throw new TypeError("overlap.messageKey must be a function (method, args) => string | undefined.");
+  const maxKeys = o.maxKeys ?? 10_000;
+  if (typeof maxKeys !== "number") throw new TypeError("overlap.maxKeys must be a number.");
+  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`overlap.maxKeys must be an integer ≥ 1 (got ${maxKeys}).`);
+  return { createConnection: o.createConnection, messageKey: o.messageKey, windowMs: timeout("overlap.windowMs", o.windowMs, 10_000), maxKeys };
 }

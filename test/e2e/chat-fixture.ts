@@ -87,10 +87,17 @@ export class ChatClient extends EventEmitter {
   readonly history: string[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(url: string, readonly user: string, readonly room: string, options: GracefulConnectionOptions = {}) {
+  /**
+   * `app.overlap`: use the SDK's make-before-break handoff on exits (messages de-duplicated by id).
+   * `app.fetchHistory: false`: onResume does not fetch what was missed (default true).
+   */
+  constructor(url: string, readonly user: string, readonly room: string, options: GracefulConnectionOptions = {}, app: { overlap?: boolean; fetchHistory?: boolean } = {}) {
     super();
-    const hub = new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
-    this.conn = new GracefulConnection(hub, { drainTimeoutMs: 2_000, retryableMethods: ["SendMessage"], ...options });
+    const build = () => new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
+    const overlap: GracefulConnectionOptions = app.overlap
+      ? { overlap: { createConnection: build, messageKey: (method, args) => (method === "message" ? String((args[0] as ChatMessage).id) : undefined) } }
+      : {};
+    this.conn = new GracefulConnection(build(), { drainTimeoutMs: 2_000, retryableMethods: ["SendMessage"], ...overlap, ...options });
     this.conn.on("message", (m: ChatMessage) => {
       this.liveIds.add(m.id);
       this.show(m);
@@ -103,6 +110,7 @@ export class ChatClient extends EventEmitter {
     this.conn.onResume(async (ctx) => {
       if (ctx.connectionId) this.connectionIds.add(ctx.connectionId);
       await ctx.invoke("Join", this.room);
+      if (app.fetchHistory === false) return;
       const missed = (await ctx.invoke("History", this.contiguous)) as ChatMessage[];
       for (const m of missed) this.show(m);
     });

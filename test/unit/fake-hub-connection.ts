@@ -27,8 +27,13 @@ export class FakeHubConnection implements HubLike {
   private nextInvocation = 1;
   private heldStart?: { resolve(): void; reject(e: Error): void };
 
-  constructor(private readonly log: string[] = [], options: { automaticReconnect?: boolean } = {}) {
+  /** Prefix of this fake's log lines ("hub" by default: "hub.start", …). */
+  private readonly label: string;
+
+  constructor(private readonly log: string[] = [], options: { automaticReconnect?: boolean; label?: string; firstConnection?: number } = {}) {
     if (options.automaticReconnect) this._reconnectPolicy = {};
+    this.label = options.label ?? "hub";
+    this.nextConnection = options.firstConnection ?? 1;
   }
 
   // ---- HubLike --------------------------------------------------------------------------
@@ -37,7 +42,7 @@ export class FakeHubConnection implements HubLike {
     if (this.state !== "Disconnected") throw new Error("Cannot start a HubConnection that is not in the 'Disconnected' state.");
     this.startCalls++;
     this.state = "Connecting";
-    this.log.push("hub.start");
+    this.log.push(`${this.label}.start`);
     const outcome = this.startOutcomes.shift() ?? "ok";
     await Promise.resolve();
     if (outcome === "hold") {
@@ -55,7 +60,7 @@ export class FakeHubConnection implements HubLike {
   }
 
   async stop(): Promise<void> {
-    this.log.push("hub.stop");
+    this.log.push(`${this.label}.stop`);
     if (this.state === "Disconnected") return;
     if (this.heldStart) {
       const held = this.heldStart;
@@ -71,7 +76,7 @@ export class FakeHubConnection implements HubLike {
 
   async send(method: string, ...args: unknown[]): Promise<void> {
     if (this.state !== "Connected") throw new Error("Cannot send data if the connection is not in the 'Connected' State.");
-    this.log.push(`hub.send ${method}${args.length ? " " + args.join(",") : ""}`);
+    this.log.push(`${this.label}.send ${method}${args.length ? " " + args.join(",") : ""}`);
     const connection = this.connectionId;
     this.onSend?.(method, args);
     await Promise.resolve();
@@ -82,7 +87,7 @@ export class FakeHubConnection implements HubLike {
   invoke<T = any>(method: string, ...args: unknown[]): Promise<T> {
     if (this.state !== "Connected") return Promise.reject(new Error("Cannot send data if the connection is not in the 'Connected' State."));
     const id = this.nextInvocation++;
-    this.log.push(`hub.invoke ${method}${args.length ? " " + args.join(",") : ""}`);
+    this.log.push(`${this.label}.invoke ${method}${args.length ? " " + args.join(",") : ""}`);
     return new Promise<T>((resolve, reject) => this.invocations.set(id, { id, method, args, resolve: resolve as (v: unknown) => void, reject }));
   }
 
@@ -142,7 +147,7 @@ export class FakeHubConnection implements HubLike {
 
   /** The server side goes away: like HubConnection._connectionClosed. */
   drop(error: Error = new Error("WebSocket closed with status code: 1006.")): void {
-    this.log.push("hub.drop");
+    this.log.push(`${this.label}.drop`);
     if (this._reconnectPolicy && this.state === "Connected") {
       this.state = "Reconnecting";
       this.cancelInvocations(error);

@@ -11,10 +11,11 @@ export function describeEvent(type: keyof GracefulEvents | string, e: any): stri
     case "exit": return `exit ${e.serverId ?? "-"}${e.timeoutMs !== undefined ? ` ${e.timeoutMs}ms` : ""}`;
     case "exitIgnored": return `exitIgnored ${e.reason} ${e.serverId ?? "-"}`;
     case "draining": return `draining ${e.deadlineMs}ms`;
-    case "reconnecting": return e.source === "hub" ? `reconnecting ${e.reason} (hub)` : `reconnecting ${e.reason} #${e.attempt} in ${e.delayMs}ms`;
-    case "reconnected": return `reconnected ${e.reason} ${e.connectionId}${e.source === "hub" ? " (hub)" : ""}`;
+    case "reconnecting": return (e.source === "hub" ? `reconnecting ${e.reason} (hub)` : `reconnecting ${e.reason} #${e.attempt} in ${e.delayMs}ms`) + (e.handoff ? " (handoff)" : "");
+    case "reconnected": return `reconnected ${e.reason} ${e.connectionId}${e.source === "hub" ? " (hub)" : ""}${e.handoff ? " (handoff)" : ""}`;
     case "migrated": return `migrated ${e.from}->${e.to} ${e.connectionId}`;
-    case "resumed": return `resumed ${e.reason} ${e.connectionId} flushed=${e.flushed}`;
+    case "resumed": return `resumed ${e.reason} ${e.connectionId} flushed=${e.flushed}${e.handoff ? ` (handoff, gap ${e.gapMs}ms)` : ""}`;
+    case "duplicateDropped": return `duplicateDropped ${e.method} ${e.key}`;
     case "closed": return `closed ${e.reason}`;
     case "server": return `server ${e.serverId}`;
     case "undelivered": return `undelivered ${e.method} ${e.error.name}`;
