@@ -11,7 +11,7 @@ const ui = {
   serverList: $("server-list"), ops: $("ops"), addServer: $("add-server"), timeline: $("timeline"),
 };
 
-const SDK_EVENTS = ["state", "exit", "exitIgnored", "draining", "reconnecting", "reconnected", "migrated", "resumed", "closed", "server", "undelivered", "retry", "error"];
+const SDK_EVENTS = ["state", "exit", "exitIgnored", "draining", "reconnecting", "reconnected", "migrated", "resumed", "closed", "server", "undelivered", "retry", "duplicateDropped", "error"];
 const NAMES = ["ada", "grace", "linus", "barbara", "ken", "margaret", "dennis", "frances", "alan", "radia"];
 const draftKey = (name) => `signalr-graceful-demo:draft:${name}`;
 
@@ -77,11 +77,12 @@ const describe = {
   reconnecting: (p) => `${p.reason}, attempt ${p.attempt}${p.delayMs !== undefined ? `, in ${Math.round(p.delayMs)} ms` : ""}${p.error ? ` (${p.error.message})` : ""}`,
   reconnected: (p) => `new connection ${short(p.connectionId)} after ${p.reason}`,
   migrated: (p) => `${p.from} → ${p.to}, same connection ${short(p.connectionId)}`,
-  resumed: (p) => `${p.reason}: usable again on ${p.serverId ?? "?"}, ${p.flushed} buffered sent, gap ${p.gapMs} ms`,
+  resumed: (p) => `${p.reason}: usable again on ${p.serverId ?? "?"}, ${p.flushed} buffered sent, gap ${p.gapMs} ms${p.handoff ? " (handoff: old connection kept until now)" : ""}`,
   closed: (p) => `${p.reason}${p.error ? `: ${p.error.message}` : ""}`,
   server: (p) => (p.previous ? `now on ${p.serverId} (was ${p.previous})` : `on ${p.serverId}`),
   undelivered: (p) => `${p.kind} ${p.method}: ${p.error.message}`,
   retry: (p) => `re-sent ${p.method} (${p.reason}, attempt ${p.attempt})`,
+  duplicateDropped: (p) => `copy of ${p.method} ${p.key} already shown: dropped`,
   error: (p) => `${p.source} threw: ${p.error?.message ?? p.error}`,
 };
 
@@ -211,11 +212,20 @@ async function joinChat(name) {
   }
   ui.text.focus();
 
-  const hub = new signalR.HubConnectionBuilder()
-    .withUrl(`/chat?user=${encodeURIComponent(name)}`) // the app servers' load balancer
-    .configureLogging(logger)
-    .build();
-  conn = new GracefulConnection(hub, { drainTimeoutMs: 8_000, retryableMethods: ["SendMessage"], retryInitialStart: true, logger });
+  const build = () =>
+    new signalR.HubConnectionBuilder()
+      .withUrl(`/chat?user=${encodeURIComponent(name)}`) // the app servers' load balancer
+      .configureLogging(logger)
+      .build();
+  conn = new GracefulConnection(build(), {
+    drainTimeoutMs: 8_000,
+    retryableMethods: ["SendMessage"],
+    retryInitialStart: true,
+    logger,
+    // On an exit, open the new connection before closing the old one: no gap at all.
+    // Messages carry ids, so a copy received on both connections is dropped once.
+    overlap: { createConnection: build, messageKey: (method, args) => (method === "message" && args[0] ? String(args[0].id) : undefined) },
+  });
   window.demoConnection = conn; // for poking at in the console
 
   // A handler's return value would be taken as a client result: return nothing.
