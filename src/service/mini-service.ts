@@ -92,6 +92,8 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   private readonly opts: Required<Omit<MiniServiceOptions, "port" | "accessKey">>;
   private readonly negotiated = new Map<string, Negotiated>();
+  /** Connection tokens already used (token → connection id), so a second socket gets 409 rather than 404. */
+  private readonly usedTokens = new Map<string, string>();
   private readonly clients = new Map<string, ClientConnection>();
   private readonly bindings = new Map<string, Binding>();
   private readonly hubServers = new Map<string, HubServer[]>();
@@ -247,7 +249,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       const token = url.searchParams.get("id");
       const pending = token ? this.negotiated.get(token) : undefined;
       if (!pending || pending.hub !== hub) {
-        if (token && this.clients.has(this.negotiatedIdOf(token))) return refuseUpgrade(socket, 409, "Conflict");
+        if (token && this.clients.has(this.usedTokens.get(token) ?? "")) return refuseUpgrade(socket, 409, "Conflict");
         this.emit("rejected", { where: "/client", reason: "Unknown connection id." });
         return refuseUpgrade(socket, 404, "Not Found");
       }
@@ -258,12 +260,6 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       this.emit("rejected", { where: "upgrade", reason: (e as Error).message });
       refuseUpgrade(socket, 500, "Internal Server Error");
     }
-  }
-
-  /** Connection tokens already used, so a second socket gets 409 rather than 404. */
-  private readonly usedTokens = new Map<string, string>();
-  private negotiatedIdOf(token: string): string {
-    return this.usedTokens.get(token) ?? "";
   }
 
   private acceptClient(ws: WebSocket, n: Negotiated, claims: Record<string, string>, req: IncomingMessage): void {
@@ -291,7 +287,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     const server = this.pickServer(c.hub);
     const link = server?.pickLink();
     if (!server || !link) return refuse("No server available for this hub.");
-    this.bind(c, server, link, {});
+    this.bind(c, server, link);
     link.sendMany([
       { type: ServiceMessageType.OpenConnection, connectionId: c.id, claims: c.claims, headers: c.headers },
       { type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: Buffer.from(record) },
@@ -300,7 +296,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     this.emit("clientConnected", { connectionId: c.id, hub: c.hub, serverId: server.serverId, ...(c.userId !== undefined ? { userId: c.userId } : {}) });
   }
 
-  private bind(c: ClientConnection, server: HubServer, link: ServerLink, _headers: Record<string, string[]>): void {
+  private bind(c: ClientConnection, server: HubServer, link: ServerLink): void {
     this.bindings.get(c.id)?.server.connections.delete(c);
     this.bindings.set(c.id, { server, link });
     server.connections.add(c);
@@ -329,12 +325,12 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   // ---- Server links -----------------------------------------------------------------
 
   private acceptServer(ws: WebSocket, hub: string): void {
-    const link = new ServerLink(randomId(), hub, ws, {
+    // The link registers itself through onReady once its handshake succeeds.
+    new ServerLink(randomId(), hub, ws, {
       onReady: (l) => this.onLinkReady(l),
       onMessage: (l, m) => this.onServerMessage(l, m),
       onClosed: (l, abrupt) => this.onLinkClosed(l, abrupt),
     }, (l, e) => this.emit("rejected", { where: "/server", reason: `${l.serverId || "server"}: ${e.message}` }), this.opts.handshakeTimeoutMs);
-    void link;
   }
 
   private hubServer(hub: string, serverId: string): HubServer | undefined {
@@ -504,7 +500,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       return;
     }
     old.link.send({ type: ServiceMessageType.CloseConnection, connectionId: c.id, error: "", headers: { [MIGRATE_TO_HEADER]: [to.serverId] } });
-    this.bind(c, to, link, {});
+    this.bind(c, to, link);
     link.sendMany([
       { type: ServiceMessageType.OpenConnection, connectionId: c.id, claims: c.claims, headers: { ...c.headers, [MIGRATE_FROM_HEADER]: [from.serverId] } },
       { type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: Buffer.from(c.handshakeRecord) },
