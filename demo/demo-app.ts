@@ -152,7 +152,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, fleet: ServerFl
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   try {
     if (url.pathname.startsWith("/api/")) return await api(req, res, url, fleet, sse);
-    if (url.pathname === `/${CHAT_HUB}/negotiate`) return await negotiate(req, res, url, fleet);
+    // The load balancer in front of the app servers, on the page's own origin.
+    if (url.pathname === `/${CHAT_HUB}/negotiate`) return await fleet.negotiate(req, res);
     const f = FILES[url.pathname];
     if (!f) return text(res, 404, "Not found.");
     if (req.method !== "GET" && req.method !== "HEAD") return text(res, 405, "Method not allowed.");
@@ -170,27 +171,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, fleet: ServerFl
     if (!res.headersSent) json(res, status, { error: status === 500 ? "Internal error." : (e as Error).message });
     else res.destroy();
   }
-}
-
-/** The load balancer in front of the app servers: any running server can answer /negotiate. */
-async function negotiate(req: IncomingMessage, res: ServerResponse, url: URL, fleet: ServerFleet): Promise<void> {
-  if (req.method !== "POST") throw new HttpError(405, "Negotiate must be a POST.");
-  req.resume();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const server = fleet.pickForNegotiate();
-    if (!server) break;
-    let r: Response;
-    try {
-      r = await fetch(`${server.url(CHAT_HUB)}/negotiate${url.search}`, { method: "POST" });
-    } catch {
-      continue; // it stopped between the pick and the request: try another
-    }
-    const body = Buffer.from(await r.arrayBuffer());
-    res.writeHead(r.status, { "Content-Type": r.headers.get("content-type") ?? "application/json", "Content-Length": body.length, "Cache-Control": "no-store" });
-    res.end(body);
-    return;
-  }
-  throw new HttpError(503, "No app server is running: add one.");
 }
 
 async function api(req: IncomingMessage, res: ServerResponse, url: URL, fleet: ServerFleet, sse: Set<ServerResponse>): Promise<void> {

@@ -1,7 +1,7 @@
 // The demo's app servers: start, list, shut down in a mode, kill, add. Each server runs the
 // chat hub and a shutdown hook that tells only its own clients that it is leaving.
 import { EventEmitter } from "node:events";
-import { GracefulShutdownMode, MiniServer, type ExitPayload, type HubClients, type MiniService, type ShutdownReport } from "../src/testing/index.js";
+import { GracefulShutdownMode, MiniServer, forwardToRunningServer, type ExitPayload, type HubClients, type MiniService, type ShutdownReport } from "../src/testing/index.js";
 import { CHAT_HUB, chatHub, ConnectionRegistry } from "./chat-hub.js";
 import { ChatStore } from "./chat-store.js";
 
@@ -78,11 +78,8 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
   }
 
   /** A running server to answer /negotiate (the load balancer in front of the app servers). */
-  pickForNegotiate(): MiniServer | undefined {
-    const running = [...this.entries.values()].filter((e) => e.state === "running" && e.server.isRunning);
-    running.sort((a, b) => a.server.connectionCount - b.server.connectionCount);
-    return running[0]?.server;
-  }
+  /** /negotiate for any running server (a shutting-down one is out of rotation). */
+  readonly negotiate = forwardToRunningServer(() => [...this.entries.values()].filter((e) => e.state === "running").map((e) => e.server));
 
   async add(): Promise<ServerView> {
     const running = [...this.entries.values()].filter((e) => e.state === "running").length;

@@ -314,8 +314,13 @@ export class GracefulConnection {
   private supersede(): void {
     ++this.flow;
     this.timers.cancelAll();
-    this.hubUp = false;
     this.hubLoop = false;
+    this.forgetConnection();
+  }
+
+  /** What belonged to the connection that just went away: its exit, its resume, its server. */
+  private forgetConnection(): void {
+    this.hubUp = false;
     this.resuming = false;
     this.deferredExit = undefined;
     this.deferredMigration = false;
@@ -341,13 +346,7 @@ export class GracefulConnection {
 
   /** The usable connection is gone (dropped, or we closed it for an exit): in-flight invocations are interrupted. */
   private connectionDown(reason: InterruptReason): void {
-    this.hubUp = false;
-    this.resuming = false;
-    this.deferredExit = undefined;
-    this.deferredMigration = false;
-    this.exitAbort?.abort();
-    this.exitAbort = undefined;
-    this._serverId = undefined;
+    this.forgetConnection();
     this.unusableSince = Date.now();
     for (const inv of this.pending.ofGeneration(this.gen)) this.interrupt(inv, reason);
   }

@@ -4,7 +4,7 @@ export { MiniService } from "../service/mini-service.js";
 export type { MiniServiceOptions, MiniServiceEvents, ConnectionSnapshot, ServerSnapshot } from "../service/mini-service.js";
 export { MiniServer } from "../server/mini-server.js";
 export type { MiniServerOptions, MiniServerEvents, Identity } from "../server/mini-server.js";
-export { MiniLoadBalancer } from "../server/load-balancer.js";
+export { MiniLoadBalancer, forwardToRunningServer } from "../server/load-balancer.js";
 export type { MiniLoadBalancerOptions } from "../server/load-balancer.js";
 export { Hub, HubException } from "../server/hub.js";
 export type { HubCallerContext, HubCallerClients, HubClients, HubContext, ClientProxy, GroupManager, Migration, HubClass } from "../server/hub.js";

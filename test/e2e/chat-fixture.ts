@@ -173,3 +173,20 @@ export function until(cond: () => boolean, emitters: { on: Function; off: Functi
     for (const e of emitters) e.on(e.name, check);
   });
 }
+
+/** Re-check points: one SDK event of every client. */
+export const sdkEvents = (clients: ChatClient[], name: string) => clients.map((c) => ({ on: c.conn.events.on, off: c.conn.events.off, name }));
+/** Re-check points: one ChatClient event ("shown", "settled") of every client. */
+export const chatEvents = (clients: ChatClient[], name: string) => clients.map((c) => ({ on: c.on.bind(c), off: c.off.bind(c), name }));
+
+/** Every client connected, on a server that is still running, its buffer flushed. */
+export function allBack(clients: ChatClient[], servers: () => readonly { id: string; isRunning: boolean }[], ms = 10_000): Promise<void> {
+  const running = () => new Set(servers().filter((s) => s.isRunning).map((s) => s.id));
+  return until(
+    () => clients.every((c) => c.conn.state === "Connected" && running().has(c.conn.serverId ?? "")),
+    [...sdkEvents(clients, "state"), ...sdkEvents(clients, "server"), ...sdkEvents(clients, "resumed")],
+    ms,
+    "every client back on a running server",
+    () => clients.map((c) => `${c.user}:${c.conn.state}@${c.conn.serverId}` + (c.conn.state !== "Connected" ? `\n  ${c.history.slice(-12).join("\n  ")}\n` : "")).join(" "),
+  );
+}

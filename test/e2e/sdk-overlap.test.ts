@@ -3,7 +3,7 @@
 // message must still reach every client exactly once and in per-sender order: nothing fell in a gap.
 import { afterEach, expect, it } from "vitest";
 import { GracefulShutdownMode, type MiniServer } from "../../src/testing/index.js";
-import { ChatClient, ChatStore, chatHub, until } from "./chat-fixture.js";
+import { ChatClient, ChatStore, allBack as allBackIn, chatEvents, chatHub, until } from "./chat-fixture.js";
 import { startKit, type Kit } from "./kit.js";
 
 let kit: Kit;
@@ -16,18 +16,8 @@ afterEach(async () => {
 });
 
 const N = 16;
-const running = () => new Set(kit.servers.filter((s) => s.isRunning).map((s) => s.id));
-const everyone = (name: string) => clients.map((c) => ({ on: c.conn.events.on, off: c.conn.events.off, name }));
-const shownEvents = () => clients.map((c) => ({ on: c.on.bind(c), off: c.off.bind(c), name: "shown" }));
 
-const allBack = () =>
-  until(
-    () => clients.every((c) => c.conn.state === "Connected" && running().has(c.conn.serverId ?? "")),
-    [...everyone("state"), ...everyone("server"), ...everyone("resumed")],
-    10_000,
-    "every client back on a running server",
-    () => clients.map((c) => `${c.user}:${c.conn.state}@${c.conn.serverId}`).join(" "),
-  );
+const allBack = () => allBackIn(clients, () => kit.servers);
 
 it("16 clients chat through two WaitForClientsClose shutdowns with overlap on: no gap, no History, no duplicates", async () => {
   const store = new ChatStore();
@@ -54,7 +44,7 @@ it("16 clients chat through two WaitForClientsClose shutdowns with overlap on: n
   await Promise.all(clients.map((c) => c.conn.start()));
   await allBack();
   clients.forEach((c) => c.startChatting(40));
-  await until(() => clients.every((c) => c.accepted.length >= 3), shownEvents(), 5_000, "chat under way");
+  await until(() => clients.every((c) => c.accepted.length >= 3), chatEvents(clients, "shown"), 5_000, "chat under way");
 
   let moved = 0;
   for (const server of [kit.servers[0]!, kit.servers[1]!] as MiniServer[]) {
@@ -74,9 +64,9 @@ it("16 clients chat through two WaitForClientsClose shutdowns with overlap on: n
     await kit.addServer();
   }
   clients.forEach((c) => c.stopChatting());
-  await until(() => clients.every((c) => c.pendingInvokes === 0 && c.seq === c.accepted.length + c.sendErrors.length), clients.map((c) => ({ on: c.on.bind(c), off: c.off.bind(c), name: "settled" })), 5_000, "sends settled");
+  await until(() => clients.every((c) => c.pendingInvokes === 0 && c.seq === c.accepted.length + c.sendErrors.length), chatEvents(clients, "settled"), 5_000, "sends settled");
   const expected = () => clients.reduce((n, c) => n + c.accepted.length, 0);
-  await until(() => clients.every((r) => r.shown.size >= expected()), shownEvents(), 10_000, "every accepted message shown everywhere", () =>
+  await until(() => clients.every((r) => r.shown.size >= expected()), chatEvents(clients, "shown"), 10_000, "every accepted message shown everywhere", () =>
     clients.map((r) => `${r.user}:${r.shown.size}/${expected()}`).join(" "));
 
   expect(stats.handoffs).toBe(moved);

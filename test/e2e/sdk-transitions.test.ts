@@ -3,7 +3,7 @@
 import { afterEach, expect, it } from "vitest";
 import { InvocationInterruptedError } from "../../src/index.js";
 import { GracefulShutdownMode, type MiniServer } from "../../src/testing/index.js";
-import { ChatClient, ChatStore, chatHub, until } from "./chat-fixture.js";
+import { ChatClient, ChatStore, allBack as allBackIn, chatEvents, chatHub, until } from "./chat-fixture.js";
 import { startKit, type Kit } from "./kit.js";
 
 let kit: Kit;
@@ -16,25 +16,15 @@ afterEach(async () => {
 });
 
 const N = 20;
-const running = () => new Set(kit.servers.filter((s) => s.isRunning).map((s) => s.id));
-const everyone = (name: string) => clients.map((c) => ({ on: c.conn.events.on, off: c.conn.events.off, name }));
 
-/** Every client connected, on a running server, buffer flushed. */
-const allBack = () =>
-  until(
-    () => clients.every((c) => c.conn.state === "Connected" && running().has(c.conn.serverId ?? "")),
-    [...everyone("state"), ...everyone("server"), ...everyone("resumed")],
-    10_000,
-    "every client back on a running server",
-    () => clients.map((c) => `${c.user}:${c.conn.state}@${c.conn.serverId}` + (c.conn.state !== "Connected" ? `\n  ${c.history.slice(-12).join("\n  ")}\n` : "")).join(" "),
-  );
+const allBack = () => allBackIn(clients, () => kit.servers);
 
 /** Every message any client had accepted is shown by every client. */
 const allDelivered = () => {
   const expected = () => clients.reduce((n, c) => n + c.accepted.length, 0);
   return until(
     () => clients.every((r) => r.shown.size >= expected()),
-    clients.map((c) => ({ on: c.on.bind(c), off: c.off.bind(c), name: "shown" })),
+    chatEvents(clients, "shown"),
     10_000,
     "every accepted message shown everywhere",
   );
@@ -89,7 +79,7 @@ it("20 clients keep chatting through WaitForClientsClose and MigrateClients shut
   await Promise.all(clients.map((c) => c.conn.start()));
   await allBack();
   clients.forEach((c) => c.startChatting(40));
-  await until(() => clients.every((c) => c.accepted.length >= 3), clients.map((c) => ({ on: c.on.bind(c), off: c.off.bind(c), name: "shown" })), 5_000, "chat under way");
+  await until(() => clients.every((c) => c.accepted.length >= 3), chatEvents(clients, "shown"), 5_000, "chat under way");
 
   const rounds = [];
   rounds.push(await gracefulRound(kit.servers[0]!, GracefulShutdownMode.WaitForClientsClose, store));
@@ -111,7 +101,7 @@ it("20 clients keep chatting through WaitForClientsClose and MigrateClients shut
   await clients[0]!.conn.invoke("ToRoom", "room", "all here?");
   await Promise.all(roomHits);
   // No invoke() left pending; the only rejections are named, retryable interruptions.
-  await until(() => clients.every((c) => c.pendingInvokes === 0), clients.map((c) => ({ on: c.on.bind(c), off: c.off.bind(c), name: "settled" })), 5_000, "no pending invokes");
+  await until(() => clients.every((c) => c.pendingInvokes === 0), chatEvents(clients, "settled"), 5_000, "no pending invokes");
   for (const e of clients.flatMap((c) => c.invokes.rejected)) expect(e).toBeInstanceOf(InvocationInterruptedError);
   const rawDups = clients.reduce((n, c) => n + c.rawDeliveries - c.shown.size, 0);
   const viaHistory = clients.reduce((n, c) => n + c.onlyFromHistory, 0);
@@ -126,9 +116,9 @@ it("20 clients keep chatting through WaitForClientsClose and MigrateClients shut
   const backMs = Date.now() - killedAt;
   if (process.env.DEBUG_SDK_E2E) for (const c of clients) console.log(c.user, c.history.slice(-8).join("\n   "));
   const chatting = clients.map((c) => c.accepted.length + 2);
-  await until(() => clients.every((c, i) => c.accepted.length >= chatting[i]!), clients.map((c) => ({ on: c.on.bind(c), off: c.off.bind(c), name: "shown" })), 5_000, "chatting again");
+  await until(() => clients.every((c, i) => c.accepted.length >= chatting[i]!), chatEvents(clients, "shown"), 5_000, "chatting again");
   clients.forEach((c) => c.stopChatting());
-  await until(() => clients.every((c) => c.pendingInvokes === 0 && c.seq === c.accepted.length + c.sendErrors.length), clients.map((c) => ({ on: c.on.bind(c), off: c.off.bind(c), name: "settled" })), 5_000, "sends settled");
+  await until(() => clients.every((c) => c.pendingInvokes === 0 && c.seq === c.accepted.length + c.sendErrors.length), chatEvents(clients, "settled"), 5_000, "sends settled");
   const lost = clients.flatMap((c, i) => c.accepted.slice(acceptedBefore[i]).filter((seq) => !store.byClientId.has(`${c.user}#${seq}`)).map((seq) => `${c.user}#${seq}`));
   console.log(`sdk e2e: ${rounds.length} graceful rounds lost 0 messages (${viaHistory} broadcasts fell in a client's reconnect gap and came from the app's History fetch in onResume, ${rawDups} raw duplicates dropped by id); kill: all ${N} back in ${backMs} ms, ${lost.length} in-flight message(s) lost`);
   expect(backMs).toBeLessThan(1_000);
