@@ -25,7 +25,10 @@ export const dotnetMissing: string | undefined = (() => {
  * (CI=true), where the .NET tests are part of what must pass.
  */
 export function describeDotnet(name: string, fn: () => void): void {
-  if (!dotnetMissing) return describe(name, fn);
+  if (!dotnetMissing) {
+    describe(name, fn);
+    return;
+  }
   if (process.env.CI === "true") {
     describe(name, () => {
       throw new Error(`.NET tests cannot run in CI: ${dotnetMissing}. Install the .NET 10 SDK.`);
