@@ -5,7 +5,7 @@ export type { MiniServiceOptions, MiniServiceEvents, ConnectionSnapshot, ServerS
 export { MiniServer } from "../server/mini-server.js";
 export type { MiniServerOptions, MiniServerEvents, Identity } from "../server/mini-server.js";
 export { MiniLoadBalancer, forwardToRunningServer } from "../server/load-balancer.js";
-export type { MiniLoadBalancerOptions } from "../server/load-balancer.js";
+export type { MiniLoadBalancerOptions, Backend } from "../server/load-balancer.js";
 export { Hub, HubException } from "../server/hub.js";
 export type { HubCallerContext, HubCallerClients, HubClients, HubContext, ClientProxy, GroupManager, Migration, HubClass } from "../server/hub.js";
 export type { GracefulShutdownOptions, ShutdownHook, ShutdownReport, HookRun } from "../server/graceful-shutdown.js";
