@@ -138,6 +138,12 @@ class Forwarder {
     this.track({ connectionId: route?.connectionId, cut: () => (client.resetAndDestroy(), up.destroy()) }, client);
   };
 
+  count(connectionId?: string): number {
+    let n = 0;
+    for (const t of this.tunnels) if (connectionId === undefined || t.connectionId === connectionId) n++;
+    return n;
+  }
+
   /** Drops open client connections abruptly (a TCP reset), as a network failure would. */
   cut(connectionId?: string): number {
     let n = 0;
@@ -212,6 +218,11 @@ export class MiniLoadBalancer {
    */
   cutConnections(connectionId?: string): number {
     return this.forwarder.cut(connectionId);
+  }
+
+  /** How many WebSockets and streaming requests (SSE, long polls, POSTs) of a connection (of all, without an id) are open through it. */
+  openConnections(connectionId?: string): number {
+    return this.forwarder.count(connectionId);
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@
 // drop looks like to both sides.
 import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { GracefulConnection } from "../../src/index.js";
 import { MiniLoadBalancer } from "../../src/testing/index.js";
 import { AspNetServer } from "../dotnet/aspnet-server.js";
 import { DotnetClient, type DotnetTransport } from "../dotnet/dotnet-client.js";
@@ -60,4 +61,50 @@ describeDotnet("MiniLoadBalancer in front of real ASP.NET Core servers", () => {
       expect(c.warnings).toEqual([]);
     });
   }
+
+  it("a cut TCP connection under stateful reconnect costs no SDK-level reconnect and no message", async () => {
+    const hub = jsClient(HttpTransportType.WebSockets, (b) => b.withStatefulReconnect());
+    const conn = new GracefulConnection(hub);
+    const events: string[] = [];
+    conn.events.on("*", (type) => events.push(String(type)));
+    const received: string[] = [];
+    let allReceived!: () => void;
+    const everything = new Promise<void>((resolve) => (allReceived = resolve));
+    conn.on("message", (id: string) => {
+      received.push(id);
+      if (received.length === 40) allReceived();
+    });
+    await conn.start();
+    const connectionId = conn.connectionId!;
+    const server = await conn.invoke("WhoAmI");
+    events.length = 0;
+
+    const ids = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    const accepted: Promise<void>[] = [];
+    for (const [i, id] of ids.entries()) {
+      if (i === 10) expect(lb.cutConnections(connectionId)).toBe(1); // mid-stream: some sends and echoes are in flight
+      accepted.push(conn.send("SendMessage", id, "hi"));
+      if (i % 5 === 4) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(accepted);
+    await everything;
+    expect(received).toEqual(ids); // each once, in order
+    expect(conn.connectionId).toBe(connectionId);
+    expect(lb.openConnections(connectionId)).toBe(1); // a new WebSocket, same connection, through the balancer
+    expect(await conn.invoke("WhoAmI")).toBe(server);
+    expect(events).toEqual([]); // no state change, no reconnect, nothing undelivered
+    expect(conn.state).toBe("Connected");
+    await conn.stop();
+  });
+
+  it("without stateful reconnect the same cut is an SDK-level reconnect (the test can fail)", async () => {
+    const hub = jsClient(HttpTransportType.WebSockets);
+    const conn = new GracefulConnection(hub, { reconnectPolicy: { nextRetryDelayInMilliseconds: () => 0 } });
+    await conn.start();
+    const reconnected = new Promise((resolve) => conn.events.on("resumed", resolve));
+    expect(lb.cutConnections(conn.connectionId)).toBe(1);
+    await reconnected;
+    expect(conn.state).toBe("Connected");
+    await conn.stop();
+  });
 });
