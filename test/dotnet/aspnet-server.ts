@@ -11,6 +11,8 @@ export interface AspNetServerOptions {
   project: string;
   args?: string[];
   env?: Record<string, string>;
+  /** A line that must also have been printed before it counts as started (e.g. the Azure SDK's "Hub 'Chat' is now connected"). */
+  readyLine?: RegExp;
 }
 
 /** "Now listening on: http://127.0.0.1:1234" (Microsoft.Hosting.Lifetime) or a JSON line {"type":"listening","url":…}. */
@@ -43,8 +45,14 @@ export class AspNetServer {
     const s = new AspNetServer(spawnDotnet(dll, ["--urls", "http://127.0.0.1:0", ...(o.args ?? [])], { ASPNETCORE_ENVIRONMENT: "Development", ...o.env }));
     const url = await s.waitForLine(LISTENING, 20_000, "the server to listen");
     s.port = Number(new URL(url.match(LISTENING)![1]!).port);
+    if (o.readyLine) await s.waitForLine(o.readyLine, 20_000, String(o.readyLine));
     s.isRunning = true;
     return s;
+  }
+
+  /** The process id (GracefulHub's default ServerId ends with it). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   url(hub: string): string {
