@@ -57,8 +57,10 @@ describeDotnet("MiniLoadBalancer in front of real ASP.NET Core servers", () => {
       expect(await c.upload("Sum", [1, 2, 3, 4])).toBe(10);
       expect(await c.invoke("AskCaller", "life?")).toEqual({ answer: 42 });
       expect(c.invocations("Ask")).toEqual([["life?"]]);
-      await c.stop();
+      // Checked before stop(): over long polling the .NET client sometimes warns that its DELETE got a
+      // 404 (the server already ended the connection), with or without a balancer in between.
       expect(c.warnings).toEqual([]);
+      await c.stop();
     });
   }
 
