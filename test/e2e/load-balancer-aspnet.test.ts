@@ -10,7 +10,6 @@ import { AspNetServer } from "../dotnet/aspnet-server.js";
 import { DotnetClient, type DotnetTransport } from "../dotnet/dotnet-client.js";
 import { describeDotnet } from "../dotnet/dotnet.js";
 
-const PROJECT = process.env.ASPNET_PROJECT ?? "ChatServer";
 
 describeDotnet("MiniLoadBalancer in front of real ASP.NET Core servers", () => {
   let servers: AspNetServer[] = [];
@@ -19,7 +18,7 @@ describeDotnet("MiniLoadBalancer in front of real ASP.NET Core servers", () => {
   const dotnetClients: DotnetClient[] = [];
 
   beforeAll(async () => {
-    servers = await Promise.all([AspNetServer.start({ project: PROJECT }), AspNetServer.start({ project: PROJECT })]);
+    servers = await Promise.all([AspNetServer.start({ project: "ChatServer" }), AspNetServer.start({ project: "ChatServer" })]);
     lb = await MiniLoadBalancer.start({ servers: () => servers });
   }, 60_000);
   afterAll(async () => {
@@ -48,7 +47,7 @@ describeDotnet("MiniLoadBalancer in front of real ASP.NET Core servers", () => {
 
   for (const transport of ["WebSockets", "ServerSentEvents", "LongPolling"] as DotnetTransport[]) {
     it(`carries the .NET client over ${transport}: invokes, streams both ways, client results`, async () => {
-      const c = await DotnetClient.launch({ url: lb.url("chat"), transport, protocol: transport === "ServerSentEvents" ? "json" : "messagepack" });
+      const c = await DotnetClient.launch({ url: lb.url("chat"), transport });
       dotnetClients.push(c);
       await c.handle("Ask", 1, { result: { answer: 42 } });
       await c.start();
@@ -64,6 +63,18 @@ describeDotnet("MiniLoadBalancer in front of real ASP.NET Core servers", () => {
     });
   }
 
+  it("carries the .NET client's MessagePack (binary frames) through the WebSocket tunnel", async () => {
+    const c = await DotnetClient.launch({ url: lb.url("chat"), transport: "WebSockets", protocol: "messagepack" });
+    dotnetClients.push(c);
+    await c.handle("Ask", 1, { result: [1, 2, { three: 3 }] });
+    await c.start();
+    expect(await c.stream("Counter", 300)).toHaveLength(300);
+    expect(await c.upload("Sum", Array.from({ length: 100 }, (_, i) => i))).toBe(4950);
+    expect(await c.invoke("AskCaller", "list?")).toEqual([1, 2, { three: 3 }]);
+    expect(c.warnings).toEqual([]);
+    await c.stop();
+  });
+
   it("a cut TCP connection under stateful reconnect costs no SDK-level reconnect and no message", async () => {
     const hub = jsClient(HttpTransportType.WebSockets, (b) => b.withStatefulReconnect());
     const conn = new GracefulConnection(hub);
@@ -72,8 +83,8 @@ describeDotnet("MiniLoadBalancer in front of real ASP.NET Core servers", () => {
     const received: string[] = [];
     let allReceived!: () => void;
     const everything = new Promise<void>((resolve) => (allReceived = resolve));
-    conn.on("message", (id: string) => {
-      received.push(id);
+    conn.on("message", (m: { clientMsgId: string }) => {
+      received.push(m.clientMsgId);
       if (received.length === 40) allReceived();
     });
     await conn.start();
@@ -85,7 +96,7 @@ describeDotnet("MiniLoadBalancer in front of real ASP.NET Core servers", () => {
     const accepted: Promise<void>[] = [];
     for (const [i, id] of ids.entries()) {
       if (i === 10) expect(lb.cutConnections(connectionId)).toBe(1); // mid-stream: some sends and echoes are in flight
-      accepted.push(conn.send("SendMessage", id, "hi"));
+      accepted.push(conn.send("SendMessage", id, "ann", i + 1, "hi"));
       if (i % 5 === 4) await new Promise((r) => setImmediate(r));
     }
     await Promise.all(accepted);

@@ -10,8 +10,6 @@ import { AspNetServer } from "../dotnet/aspnet-server.js";
 import { DotnetClient } from "../dotnet/dotnet-client.js";
 import { describeDotnet } from "../dotnet/dotnet.js";
 
-const PROJECT = process.env.ASPNET_PROJECT ?? "ChatServer";
-
 class Chat extends Hub {
   echo(x: unknown) {
     return x;
@@ -76,7 +74,7 @@ describe("No convention warning: the kit's default MiniServer", () => {
 describeDotnet("No convention warning: the C# hub of docs/csharp-hub.md, self-hosted", () => {
   let server: AspNetServer;
   beforeAll(async () => {
-    server = await AspNetServer.start({ project: PROJECT });
+    server = await AspNetServer.start({ project: "ChatServer" });
   }, 60_000);
   afterAll(async () => {
     await server?.kill();
