@@ -132,8 +132,10 @@ class Forwarder {
       up.pipe(client);
     });
     up.on("error", () => (open ? client.destroy() : refuseUpgrade(client, route ? 404 : 502, route ? "Not Found" : "Bad Gateway")));
+    // A clean close on one side ends the other once its last bytes are through (pipe ends it);
+    // an error (or a cut) tears the other side down at once.
     client.on("error", () => up.destroy());
-    client.on("close", () => up.destroy());
+    client.on("close", (hadError) => (hadError ? up.destroy() : up.end()));
     up.on("close", (hadError) => (hadError ? client.destroy() : client.end()));
     this.track({ connectionId: route?.connectionId, cut: () => (client.resetAndDestroy(), up.destroy()) }, client);
   };
