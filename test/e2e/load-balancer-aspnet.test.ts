@@ -110,6 +110,20 @@ describeDotnet("MiniLoadBalancer in front of real ASP.NET Core servers", () => {
     await conn.stop();
   });
 
+  it("the .NET client with stateful reconnect rides out a cut the same way", async () => {
+    const c = await DotnetClient.launch({ url: lb.url("chat"), stateful: true });
+    dotnetClients.push(c);
+    const connectionId = await c.start();
+    expect(await c.invoke("Echo", "before")).toBe("before");
+    expect(lb.cutConnections(connectionId)).toBe(1);
+    const during = c.invoke("Echo", "during"); // written while the socket is gone or coming back: replayed
+    expect(await during).toBe("during");
+    expect(lb.openConnections(connectionId)).toBe(1);
+    // No close, no reconnect (the transport may log the failed write as an error: the drop was real).
+    expect(c.lines.filter((l) => l.type === "closed" || l.type === "reconnecting")).toEqual([]);
+    await c.stop();
+  });
+
   it("without stateful reconnect the same cut is an SDK-level reconnect (the test can fail)", async () => {
     const hub = jsClient(HttpTransportType.WebSockets);
     const conn = new GracefulConnection(hub, { reconnectPolicy: { nextRetryDelayInMilliseconds: () => 0 } });
