@@ -264,4 +264,22 @@ describe("a link's identity is its token's, and bad input ends that link alone",
     client.socket.terminate();
     deaf.ws.terminate();
   });
+
+  it("pings an idle link and drops one that goes silent, with the reason", async () => {
+    const quick = await MiniService.start({ serverPingIntervalMs: 50, serverTimeoutMs: 400 });
+    try {
+      const token = await signToken({ audience: `${quick.endpoint}/server/?hub=raw`, accessKey: quick.accessKey, claims: { nameid: "quiet" } });
+      const out = await upgrade(`${quick.endpoint.replace("http", "ws")}/server/?hub=raw`, { Authorization: `Bearer ${token}` });
+      const link = wrap((out as { ws: WebSocket }).ws);
+      const reason = new Promise<string>((r) => link.ws.once("close", (_c, why) => r(why.toString())));
+      link.ws.send(linkHandshake());
+      // The service's keep-alive: empty pings ([3]) while it has nothing else to say.
+      expect(await withTimeout(link.next((m) => m.type === T.Ping && m.pairs.length === 0), "keep-alive ping")).toEqual({ type: T.Ping, pairs: [] });
+      // Nothing from the link since its handshake: dropped after the timeout.
+      expect(await withTimeout(reason, "timeout close")).toBe("Server connection timed out: nothing received for 400 ms.");
+      expect(link.received.some((m) => m.type === T.ServiceError)).toBe(true);
+    } finally {
+      await quick.stop();
+    }
+  });
 });
