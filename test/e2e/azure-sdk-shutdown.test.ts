@@ -124,6 +124,15 @@ describeDotnet("the real Azure SignalR server SDK against the kit's service", ()
     expect(got.sort()).toEqual(["ann:hi", "bob:hi", "cid:hi"]);
   }, 30_000);
 
+  it("client results (Clients.Client(id).InvokeAsync) travel through the service, on one server and across two", async () => {
+    for (const c of clients) c.conn.on("Ask", (q: string) => `${c.user} answers ${q}`);
+    const [asker] = clients;
+    const elsewhere = clients.find((c) => serverOf(c) !== serverOf(asker!))!;
+    expect(await asker!.conn.invoke("AskCaller", "q1")).toBe(`${asker!.user} answers q1`);
+    expect(await asker!.conn.invoke("AskClient", elsewhere.conn.connectionId, "q2")).toBe(`${elsewhere.user} answers q2`);
+    await expect(asker!.conn.invoke("AskClient", "no-such-connection", "q3")).rejects.toThrow(/does not exist|not found/i);
+  }, 20_000);
+
   it("MigrateClients: SIGTERM runs FIN, FINACK, then the hooks; every client moves with its connection id, 0 lost", async () => {
     const a = servers.find((s) => s.id === "app-a")!;
     const onA = clients.filter((c) => serverOf(c) === "app-a");
