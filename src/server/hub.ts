@@ -81,6 +81,11 @@ export class HubException extends Error {
  * positions that receive an AsyncIterable fed by the client's stream (a Subject in JS).
  */
 export class Hub {
+  /** Methods that return an async iterable without being `async *` methods. */
+  static streamingMethods?: readonly string[];
+  /** Method name → parameter positions that receive a client-to-server stream. */
+  static streamArguments?: Readonly<Record<string, readonly number[]>>;
+
   // Assigned by the dispatcher before any call; declared here for the hub author's types.
   context!: HubCallerContext;
   clients!: HubCallerClients;
