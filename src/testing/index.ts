@@ -7,7 +7,10 @@ export type { MiniServerOptions, MiniServerEvents, Identity } from "../server/mi
 export { MiniLoadBalancer, forwardToRunningServer } from "../server/load-balancer.js";
 export type { MiniLoadBalancerOptions } from "../server/load-balancer.js";
 export { Hub, HubException } from "../server/hub.js";
-export type { HubCallerContext, HubCallerClients, HubClients, HubContext, ClientProxy, GroupManager, Migration, HubClass } from "../server/hub.js";
+export type { HubCallerContext, HubCallerClients, HubClients, HubContext, ClientProxy, SingleClientProxy, GroupManager, Migration, HubClass } from "../server/hub.js";
+export { ClientResultError } from "../server/client-results.js";
+export type { HelloMode } from "../server/hello-policy.js";
+export type { AllowedOrigins } from "../service/origin-policy.js";
 export type { GracefulShutdownOptions, ShutdownHook, ShutdownReport, HookRun } from "../server/graceful-shutdown.js";
 export { GracefulShutdownMode } from "../protocol/shutdown-mode.js";
 export { signToken, clientAudience, serverAudience, USER_ID_CLAIM } from "../service/access-token.js";
