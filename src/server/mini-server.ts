@@ -10,6 +10,7 @@ import { GracefulShutdownMode } from "../protocol/shutdown-mode.js";
 import { clientAudience, serverAudience, signToken } from "../service/access-token.js";
 import { cors, randomId, requestUrl, sendJson, sendStatus } from "../service/http-helpers.js";
 import type { MiniService } from "../service/mini-service.js";
+import type { DeliveryLedger } from "./delivery-dedup.js";
 import { ShutdownHooks, type GracefulShutdownOptions, type HookRun, type ShutdownHook, type ShutdownReport } from "./graceful-shutdown.js";
 import { groupManager, hubClients, type HubTransport } from "./hub-clients.js";
 import type { HubClass, HubContext } from "./hub.js";
@@ -36,6 +37,8 @@ export interface MiniServerOptions {
   linksPerHub?: number;
   /** Send the `graceful.hello` convention on every connect (default true). */
   hello?: boolean;
+  /** De-duplicates and orders the SDK's deliveries: pass the same ledger to every server (default: none). */
+  deliveries?: DeliveryLedger;
   /** Lifetime of issued client tokens (default 3600 s). */
   tokenLifetimeSeconds?: number;
   /** Where hub errors and odd events are written (default: nowhere). */
@@ -250,6 +253,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
           clients: h.context.clients,
           groups: h.context.groups,
           hello: this.o.hello ?? true,
+          deliveries: this.o.deliveries,
           log: this.log,
           onEnded: (c) => {
             if (h.connections.get(c.id) === c) {

@@ -1,7 +1,8 @@
 // One client connection as the app server sees it: answers the handshake (swallowed for
 // a connection migrated in), runs onConnected, then dispatches hub messages one at a time
 // (like ASP.NET Core's default of one parallel invocation per client), then onDisconnected.
-import { HELLO_METHOD } from "../protocol/conventions.js";
+import { DELIVERY_METHOD, HELLO_METHOD } from "../protocol/conventions.js";
+import { parseDeliveryId, type DeliveryId, type DeliveryLedger } from "./delivery-dedup.js";
 import {
   InvalidDataError,
   MessageType,
@@ -28,6 +29,8 @@ export interface ServerConnectionInit {
   groups: GroupManager;
   /** Send the `graceful.hello` convention message on connect (default on). */
   hello: boolean;
+  /** De-duplicates and orders the SDK's deliveries (shared by the servers); without it markers are ignored. */
+  deliveries?: DeliveryLedger | undefined;
   log(message: string): void;
   /** The connection ended on this server (after onDisconnected). */
   onEnded(conn: ServerConnection): void;
@@ -62,6 +65,8 @@ export class ServerConnection {
   private partial = "";
   private queue: Promise<void> = Promise.resolve();
   private readonly streams = new Map<string, { cancelled: boolean }>();
+  /** The delivery id announced for the next invocation (DELIVERY_METHOD marker). */
+  private delivery: DeliveryId | undefined;
 
   constructor(private readonly o: ServerConnectionInit) {
     this.id = o.id;
@@ -170,6 +175,7 @@ export class ServerConnection {
   private dispatch(m: HubMessage): void {
     switch (m.type) {
       case MessageType.Invocation:
+        if (m.target === DELIVERY_METHOD) return this.enqueue(async () => this.markDelivery(m.arguments));
         if (m.streamIds?.length) return this.enqueue(() => this.complete(m.invocationId, { error: `Failed to invoke '${m.target}' due to an error on the server. HubException: Client to server streaming is not supported by this kit.` }));
         return this.enqueue(() => this.invoke(m.invocationId, m.target, m.arguments, false));
       case MessageType.StreamInvocation:
@@ -196,7 +202,23 @@ export class ServerConnection {
     await this.write(formatMessage(m));
   }
 
+  private markDelivery(args: unknown[]): void {
+    this.delivery = parseDeliveryId(args);
+    if (!this.delivery) this.o.log(`connection ${this.id}: malformed ${DELIVERY_METHOD} marker refused: ${JSON.stringify(args).slice(0, 200)}`);
+  }
+
   private async invoke(invocationId: string | undefined, target: string, args: unknown[], stream: boolean): Promise<void> {
+    const delivery = this.delivery;
+    this.delivery = undefined;
+    if (delivery && this.o.deliveries && !stream) {
+      const outcome = await this.o.deliveries.run(delivery, () => this.invokeOnce(invocationId, target, args, false));
+      if (outcome.duplicate) await this.complete(invocationId, {});
+      return;
+    }
+    return this.invokeOnce(invocationId, target, args, stream);
+  }
+
+  private async invokeOnce(invocationId: string | undefined, target: string, args: unknown[], stream: boolean): Promise<void> {
     const name = methodsOf(this.o.hubClass).get(target.toLowerCase());
     if (!name) return this.complete(invocationId, { error: `Failed to invoke '${target}' due to an error on the server. HubException: Method does not exist.` });
     const hub = this.instance();

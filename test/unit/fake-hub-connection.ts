@@ -13,10 +13,12 @@ export class FakeHubConnection implements HubLike {
   _reconnectPolicy?: object;
   /** Outcomes of the next start() calls, in order; "ok" when empty. */
   readonly startOutcomes: StartOutcome[] = [];
-  /** Called on each send() before it resolves; may drop the connection or throw. */
+  /** Called on each send() and invoke() as it goes out; may drop the connection. */
   onSend?: (method: string, args: unknown[]) => void;
   readonly sent: Array<{ method: string; args: unknown[] }> = [];
   readonly invocations = new Map<number, PendingInvoke>();
+  /** Methods a quick server answers by itself (void, one microtask later), as a send's receipt. */
+  autoComplete: (method: string) => boolean = () => false;
   startCalls = 0;
 
   private readonly handlers = new Map<string, Array<(...a: any[]) => unknown>>();
@@ -88,7 +90,20 @@ export class FakeHubConnection implements HubLike {
     if (this.state !== "Connected") return Promise.reject(new Error("Cannot send data if the connection is not in the 'Connected' State."));
     const id = this.nextInvocation++;
     this.log.push(`${this.label}.invoke ${method}${args.length ? " " + args.join(",") : ""}`);
-    return new Promise<T>((resolve, reject) => this.invocations.set(id, { id, method, args, resolve: resolve as (v: unknown) => void, reject }));
+    this.onSend?.(method, args);
+    if (this.state !== "Connected") return Promise.reject(new Error("Connection closed while sending."));
+    const p = new Promise<T>((resolve, reject) => this.invocations.set(id, { id, method, args, resolve: resolve as (v: unknown) => void, reject }));
+    if (this.autoComplete(method)) {
+      const connection = this.connectionId;
+      void Promise.resolve().then(() => {
+        const inv = this.invocations.get(id);
+        if (!inv || this.connectionId !== connection || this.state !== "Connected") return;
+        this.invocations.delete(id);
+        this.sent.push({ method, args });
+        inv.resolve(undefined);
+      });
+    }
+    return p;
   }
 
   on(method: string, handler: (...args: any[]) => unknown): void {

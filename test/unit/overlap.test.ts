@@ -14,6 +14,7 @@ function overlapSetup(o: { hold?: boolean; startError?: Error; windowMs?: number
     createConnection: () => {
       const n = created.length + 2;
       const hub = new FakeHubConnection(h.log, { label: `hub${n}`, firstConnection: n * 10 });
+      hub.autoComplete = (m) => m === "Chat";
       if (o.hold) hub.startOutcomes.push("hold");
       if (o.startError) hub.startOutcomes.push(o.startError);
       created.push(hub);
@@ -68,7 +69,7 @@ describe("overlap: make-before-break on an exit", () => {
       "state Draining",
       "exit A",
       "draining 25000ms",
-      "hub.send Chat m1",
+      "hub.invoke Chat m1",
       "send m1 resolved",
       "state Reconnecting",
       "reconnecting exit #1 in 0ms (handoff)",
