@@ -145,7 +145,9 @@ export class GracefulConnection {
   get connectionId(): string | undefined { return this.hub.connectionId ?? undefined; }
   /** The app server serving this connection, from the hello convention; undefined until it arrives. */
   get serverId(): string | undefined { return this._serverId; }
-  /** Number of app calls waiting in the outbound buffer. */
+  /** This client's id in delivery markers (random per GracefulConnection; servers de-duplicate by it). */
+  get clientId(): string { return this.outbox.clientId; }
+    /** Number of app calls waiting in the outbound buffer. */
   get buffered(): number { return this.outbox.length; }
   /** Number of calls handed to a connection and not yet settled. */
   get inFlight(): number { return this.outbox.inFlight; }
@@ -559,17 +561,17 @@ export class GracefulConnection {
       if (!fired || this._state !== "Connected" || !this.hubUp) return;
       this.log(Level.Warning, `No migration within ${wait} ms of a MigrateClients exit; draining instead.`);
       if (this.resuming) this.deferredExit = { ...p, mode: "WaitForClientsClose" };
-      else void this.drain(p);
+      else void this.drain(p, true);
     });
   }
 
-  private async drain(p: ExitPayload): Promise<void> {
+  private async drain(p: ExitPayload, announced = false): Promise<void> {
     const token = ++this.flow;
     const budget = Math.max(0, Math.min(this.opts.drainTimeoutMs, p.timeoutMs === undefined ? Infinity : p.timeoutMs - Math.min(500, p.timeoutMs * 0.1)));
     const abort = new AbortController();
     this.exitAbort = abort;
     this.setState("Draining");
-    this.emit("exit", { ...p });
+    if (!announced) this.emit("exit", { ...p });
     this.emit("draining", { deadlineMs: budget });
     if (token !== this.flow) return;
     const ctx: ExitContext = { ...p, budgetMs: budget, signal: abort.signal };

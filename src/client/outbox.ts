@@ -69,6 +69,7 @@ export class Outbox {
 
   constructor(private readonly o: OutboxOptions) {}
 
+  get clientId(): string { return this.o.clientId; }
   /** Calls waiting for a connection. */
   get length(): number { return this.queue.length; }
   /** Calls handed to a connection and not settled. */

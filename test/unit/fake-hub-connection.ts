@@ -20,6 +20,9 @@ export class FakeHubConnection implements HubLike {
   /** Methods a quick server answers by itself (void, one microtask later), as a send's receipt. */
   autoComplete: (method: string) => boolean = () => false;
   startCalls = 0;
+  /** HubConnection.baseUrl (settable while Disconnected). */
+  baseUrl = "http://host/chat";
+  _stopPromise?: Promise<void>;
 
   private readonly handlers = new Map<string, Array<(...a: any[]) => unknown>>();
   private readonly closeCbs: Array<(e?: Error) => void> = [];
@@ -61,7 +64,12 @@ export class FakeHubConnection implements HubLike {
     this.connectionId = `c${this.nextConnection++}`;
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this._stopPromise = this.stopInternal();
+    return this._stopPromise;
+  }
+
+  private async stopInternal(): Promise<void> {
     this.log.push(`${this.label}.stop`);
     if (this.state === "Disconnected") return;
     if (this.heldStart) {
@@ -170,6 +178,16 @@ export class FakeHubConnection implements HubLike {
       return;
     }
     this.close(error, this.state === "Connected");
+  }
+
+  /**
+   * The server sends a Close message. Without allowReconnect the real HubConnection stops itself
+   * through _stopInternal, leaving a `_stopPromise` the app did not cause: the fake does the same.
+   */
+  closeFromServer(error: string, allowReconnect: boolean): void {
+    this.log.push(`${this.label}.close ${allowReconnect ? "allowReconnect" : "noReconnect"}`);
+    if (!allowReconnect) this._stopPromise = Promise.resolve();
+    this.close(new Error(`Server returned an error on close: ${error}`), this.state === "Connected");
   }
 
   /** withAutomaticReconnect's loop succeeded. */
