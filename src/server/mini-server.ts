@@ -11,6 +11,7 @@ import { SERVER_ID_CLAIM, clientAudience, serverAudience, signToken } from "../s
 import { randomId, requestUrl, sendJson, sendStatus } from "../service/http-helpers.js";
 import type { MiniService } from "../service/mini-service.js";
 import { applyOriginPolicy, type AllowedOrigins } from "../service/origin-policy.js";
+import type { DeliveryLedger } from "./delivery-dedup.js";
 import { helloWanted, type HelloMode } from "./hello-policy.js";
 import { ShutdownHooks, type GracefulShutdownOptions, type HookRun, type ShutdownHook, type ShutdownReport } from "./graceful-shutdown.js";
 import { groupManager, hubClients, type HubTransport } from "./hub-clients.js";
@@ -55,6 +56,8 @@ export interface MiniServerOptions {
    * origins, and requests whose Host is not this machine, get 403.
    */
   allowedOrigins?: AllowedOrigins;
+  /** De-duplicates and orders the SDK's deliveries: pass the same ledger to every server (default: none). */
+  deliveries?: DeliveryLedger;
   /** Lifetime of issued client tokens (default 3600 s). */
   tokenLifetimeSeconds?: number;
   /** Where hub errors and odd events are written (default: nowhere). */
@@ -315,6 +318,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
           limits: this.limits,
           deliver: (payload) => (this.state === "stopped" ? Promise.resolve() : link.send({ type: ServiceMessageType.ConnectionData, connectionId: m.connectionId, payload })),
           closeWithError: (error) => void this.sendOnHub(h, { type: ServiceMessageType.CloseConnection, connectionId: m.connectionId, error, headers: {} }),
+          deliveries: this.o.deliveries,
           log: this.log,
           onEnded: (c) => {
             h.leaving.delete(c);

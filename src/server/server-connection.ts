@@ -8,7 +8,8 @@
 // is still read and run (its answers go nowhere), then onDisconnected runs — without
 // waiting for a call still running, as ASP.NET Core. When the server dies, nothing more
 // runs at all.
-import { HELLO_METHOD } from "../protocol/conventions.js";
+import { DELIVERY_METHOD, HELLO_METHOD } from "../protocol/conventions.js";
+import { parseDeliveryId, type DeliveryId, type DeliveryLedger } from "./delivery-dedup.js";
 import { FramingError, RecordReader } from "../protocol/frame-reader.js";
 import { hubProtocol, type HubProtocol } from "../protocol/hub-protocol.js";
 import {
@@ -50,6 +51,8 @@ export interface ServerConnectionInit {
   /** Send the `graceful.hello` convention message after the handshake. */
   hello: boolean;
   limits: ConnectionLimits;
+  /** De-duplicates and orders the SDK's deliveries (shared by the servers); without it markers are ignored. */
+  deliveries?: DeliveryLedger | undefined;
   /** Bytes for this client, on the link it arrived on. */
   deliver(payload: Uint8Array): Promise<void>;
   /** Asks the service to close this client with an error it receives. */
@@ -79,6 +82,8 @@ export class ServerConnection {
   private aborted = false;
   private readonly limit: InvocationLimit;
   private readonly clientResults: ClientResults;
+  /** The delivery id announced for the next invocation (DELIVERY_METHOD marker). */
+  private delivery: DeliveryId | undefined;
   /** Server-to-client streams running, by invocation id. */
   private readonly outStreams = new Map<string, { cancelled: boolean }>();
   /** Client-to-server streams open, by stream id. */
@@ -241,6 +246,8 @@ export class ServerConnection {
   private async handle(m: HubMessage): Promise<void> {
     switch (m.type) {
       case MessageType.Invocation:
+        if (m.target === DELIVERY_METHOD) return this.markDelivery(m.arguments);
+        return this.invocation(m);
       case MessageType.StreamInvocation:
         return this.invocation(m);
       case MessageType.StreamItem: {
@@ -277,7 +284,15 @@ export class ServerConnection {
 
   // ---- Invocations --------------------------------------------------------------------
 
+  private markDelivery(args: unknown[]): void {
+    this.delivery = parseDeliveryId(args);
+    if (!this.delivery) this.o.log(`connection ${this.id}: malformed ${DELIVERY_METHOD} marker refused: ${JSON.stringify(args).slice(0, 200)}`);
+  }
+
   private async invocation(m: InvocationMessage | StreamInvocationMessage): Promise<void> {
+    // A delivery marker applies to the invocation right after it, whatever becomes of that one.
+    const delivery = this.delivery;
+    this.delivery = undefined;
     const isStreamResponse = m.type === MessageType.StreamInvocation;
     const id = m.invocationId;
     const method = hubMethods(this.o.hubClass).get(m.target.toLowerCase());
@@ -309,7 +324,7 @@ export class ServerConnection {
     }
     const slot = await this.limit.acquire(); // the reader waits here: backpressure
     if (this.phase === "dead") return slot.release();
-    void this.run(method, m.target, id, args, slot);
+    void this.run(method, m.target, id, args, slot, delivery);
   }
 
   private bindStreams(method: HubMethod, given: unknown[], streamIds: string[]): unknown[] {
@@ -353,12 +368,19 @@ export class ServerConnection {
     }
   }
 
-  private async run(method: HubMethod, target: string, id: string | undefined, args: unknown[], slot: Slot | undefined): Promise<void> {
+  private async run(method: HubMethod, target: string, id: string | undefined, args: unknown[], slot: Slot | undefined, delivery?: DeliveryId): Promise<void> {
     try {
       const hub = this.instance(slot);
+      const call = () => (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.name]!.apply(hub, args);
       let result: unknown;
       try {
-        result = await (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.name]!.apply(hub, args);
+        if (delivery && this.o.deliveries) {
+          // A copy of a delivery that already ran (a re-send after an interruption) is answered, not run.
+          const outcome = await this.o.deliveries.run(delivery, call);
+          result = outcome.duplicate ? undefined : outcome.result;
+        } else {
+          result = await call();
+        }
       } catch (e) {
         if (this.phase === "dead") return;
         return await this.completeWithError(id, unexpected(target, e));
