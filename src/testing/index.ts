@@ -5,7 +5,7 @@ export type { MiniServiceOptions, MiniServiceEvents, ConnectionSnapshot, ServerS
 export { MiniServer } from "../server/mini-server.js";
 export type { MiniServerOptions, MiniServerEvents, Identity } from "../server/mini-server.js";
 export { MiniLoadBalancer, forwardToRunningServer } from "../server/load-balancer.js";
-export type { MiniLoadBalancerOptions } from "../server/load-balancer.js";
+export type { MiniLoadBalancerOptions, Backend } from "../server/load-balancer.js";
 export { DeliveryLedger, parseDeliveryId } from "../server/delivery-dedup.js";
 export type { DeliveryLedgerOptions, DeliveryId, DeliveryOutcome } from "../server/delivery-dedup.js";
 export { Hub, HubException } from "../server/hub.js";
