@@ -376,6 +376,12 @@ function updateCounter() {
 }
 
 ui.text.addEventListener("input", updateCounter);
+// A phone has no room for the hint.
+const narrow = matchMedia("(max-width: 600px)");
+const fullPlaceholder = ui.text.placeholder;
+const fitPlaceholder = () => (ui.text.placeholder = narrow.matches ? "Type a message…" : fullPlaceholder);
+narrow.addEventListener("change", fitPlaceholder);
+fitPlaceholder();
 
 ui.composer.addEventListener("submit", (ev) => {
   ev.preventDefault();

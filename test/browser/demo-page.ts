@@ -24,8 +24,9 @@ export class DemoPage {
     page.on("pageerror", (e) => this.errors.push(`pageerror: ${e.message}`));
   }
 
-  static async open(context: BrowserContext, url: string, name: string): Promise<DemoPage> {
+  static async open(context: BrowserContext, url: string, name: string, viewport?: { width: number; height: number }): Promise<DemoPage> {
     const p = new DemoPage(await context.newPage(), name);
+    if (viewport) await p.page.setViewportSize(viewport);
     await p.page.goto(url);
     await p.page.fill("#name", name);
     await p.page.getByRole("button", { name: "Join chat" }).click();

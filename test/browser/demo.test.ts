@@ -13,7 +13,9 @@ import { DemoPage, type ShownMessage } from "./demo-page.js";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 // The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1); a plain run
 // writes to test-results/ so tests never dirty the tree.
-const screenshotPath = resolve(root, process.env.UPDATE_SCREENSHOT ? "docs/demo-screenshot.png" : "test-results/demo-screenshot.png");
+const shots = process.env.UPDATE_SCREENSHOT ? "docs" : "test-results";
+const screenshotPath = resolve(root, shots, "demo-screenshot.png");
+const phoneScreenshotPath = resolve(root, shots, "demo-phone.png");
 const run = hasBrowser || browserRequired;
 
 describe.skipIf(!run)("demo chat page in Chromium", () => {
@@ -60,6 +62,7 @@ describe.skipIf(!run)("demo chat page in Chromium", () => {
     await Promise.all(pages.map((p) => p.waitForMessages(sent)));
     expect(await alice.timeline()).toEqual(expect.arrayContaining(["exit", "draining", "onExit", "send", "reconnecting", "reconnected", "onResume", "resumed"]));
     await alice.waitForEvent("resumed", "exit: usable again on " + a1 + ", 1 buffered");
+    expect(await alice.newestTimelineEntryVisible()).toBe(true);
     expect(await bob.timeline()).not.toContain("exit"); // the exit went to the leaving server's clients only
     await alice.waitServerRow(a0, "stopped");
     expect(report(a0)).toMatchObject({ modeName: "WaitForClientsClose", clientsAtStart: 1, closedByClients: 1, dropped: 0, timedOut: false });
@@ -75,9 +78,15 @@ describe.skipIf(!run)("demo chat page in Chromium", () => {
     expect(report(b0)).toMatchObject({ modeName: "MigrateClients", clientsAtStart: 1, migrated: 1, dropped: 0, timedOut: false });
     expect(await bob.timeline()).toEqual(expect.arrayContaining(["server", "migrated", "onResume", "resumed"]));
     expect(await bob.timeline()).not.toContain("reconnecting"); // same connection, no reconnect
+    await bob.waitForEvent("resumed", "migrated: usable again");
+    expect(await bob.page.locator("#timeline li.transition").last().textContent()).toContain(`migration ${b0} → ${b1}`);
+    expect(await bob.newestTimelineEntryVisible()).toBe(true);
     await sendAndSee(alice, "alice, after both shutdowns");
     await mkdir(dirname(screenshotPath), { recursive: true });
     await alice.screenshot(screenshotPath); // for the README: mid-demo, after both shutdowns
+    await bob.page.setViewportSize({ width: 390, height: 844 }); // and the same chat on a phone
+    await bob.screenshot(phoneScreenshotPath);
+    await bob.page.setViewportSize({ width: 1280, height: 800 });
 
     // 3. Add a server, then kill the one both users are on, from alice's page.
     expect(b1).toBe(a1); // only one server of the first three is left
@@ -91,6 +100,7 @@ describe.skipIf(!run)("demo chat page in Chromium", () => {
     expect(await alice.waitConnected([a0, b0, a1])).toBe("server-d");
     expect(await bob.waitConnected([a0, b0, a1])).toBe("server-d");
     await alice.waitForEvent("resumed", "dropped: usable again on server-d, 1 buffered");
+    for (const p of pages) expect(await p.newestTimelineEntryVisible(), p.name).toBe(true);
     await Promise.all(pages.map((p) => p.waitForMessages(sent)));
     // A resend (same clientMsgId, as after an interruption) returns the stored message, no duplicate.
     const [first, again] = await alice.page.evaluate(async () => {
@@ -128,7 +138,7 @@ describe.skipIf(!run)("demo chat page in Chromium", () => {
       ["server-d", "running"],
     ]);
 
-    for (const p of pages) expect(p.errors, `${p.name}'s page logged errors`).toEqual([]);
+    for (const p of pages) expect(p.unexpectedErrors(), `${p.name}'s page logged errors`).toEqual([]);
   }, 45_000); // typically ~5 s; the cap leaves room for a loaded CI machine
 });
 
