@@ -8,8 +8,9 @@ export { MiniLoadBalancer, forwardToRunningServer } from "../server/load-balance
 export type { MiniLoadBalancerOptions } from "../server/load-balancer.js";
 export { Hub, HubException } from "../server/hub.js";
 export type { HubCallerContext, HubCallerClients, HubClients, HubContext, ClientProxy, GroupManager, Migration, HubClass } from "../server/hub.js";
-export type { GracefulShutdownOptions, ShutdownHook, ShutdownReport, HookRun } from "../server/graceful-shutdown.js";
+export type { GracefulShutdownOptions, ShutdownHook, ShutdownHooks, ShutdownReport, HookRun } from "../server/graceful-shutdown.js";
 export { GracefulShutdownMode } from "../protocol/shutdown-mode.js";
 export { signToken, clientAudience, serverAudience, USER_ID_CLAIM } from "../service/access-token.js";
+export type { TokenOptions } from "../service/access-token.js";
 export { HELLO_METHOD, DEFAULT_EXIT_METHOD } from "../protocol/conventions.js";
 export type { HelloPayload, ExitPayload } from "../protocol/conventions.js";
