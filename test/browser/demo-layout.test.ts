@@ -117,6 +117,42 @@ describe.skipIf(!run)("demo page layout and states in Chromium", () => {
     await ada.page.close();
   }, 30_000);
 
+  it("a reload while its server drains: the page comes back on another server with its draft and every message", async () => {
+    while (demo.fleet.list().filter((s) => s.state === "running").length < 2) await demo.fleet.add();
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("console", (m) => void (m.type() === "error" && errors.push(m.text())));
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${demo.url}?name=carol`); // ?name= joins at once, on every load
+    const connectedOn = async (notOn: string[]) => {
+      await page.waitForFunction((x) => document.querySelector("#state")?.getAttribute("data-state") === "Connected" && !["", ...x].includes(document.querySelector("#server")?.getAttribute("data-server") ?? ""), notOn, { polling: 50 });
+      return (await page.getAttribute("#server", "data-server"))!;
+    };
+    const on = await connectedOn([]);
+    await page.fill("#text", "carol's first");
+    await page.press("#text", "Enter");
+    await page.locator("#messages li.msg .body", { hasText: "carol's first" }).waitFor();
+    await page.fill("#text", "a draft across the reload");
+    // Reload while the server drains, once onExit has saved the draft (the SDK is reconnecting by then).
+    await page.evaluate(() => {
+      const c = (window as unknown as { demoConnection: { events: { on(e: string, h: (p: { to: string }) => void): void } } }).demoConnection;
+      c.events.on("state", (p) => {
+        if (p.to === "Reconnecting") location.reload();
+      });
+    });
+    demo.fleet.shutdown(on, "WaitForClientsClose");
+    await page.waitForEvent("load");
+    const now = await connectedOn([on]);
+    expect(now).not.toBe(on);
+    await page.locator("#messages li.msg .body", { hasText: "carol's first" }).waitFor();
+    expect(await page.inputValue("#text")).toBe("a draft across the reload");
+    await page.locator('#timeline li[data-event="draft restored"]').waitFor({ state: "attached" });
+    await expect.poll(() => demo.fleet.list().find((s) => s.id === on)?.state).toBe("stopped");
+    expect(demo.fleet.list().find((s) => s.id === on)?.report).toMatchObject({ dropped: 0, timedOut: false });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 30_000);
+
   it("on a 390×844 phone: no sideways scroll, the composer on screen after 300 messages, and it says why nothing was sent", async () => {
     const bob = await DemoPage.open(browser.context, demo.url, "bob", { width: 390, height: 844 });
     const noSidewaysScroll = () => bob.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
