@@ -59,6 +59,8 @@ describe.skipIf(!run)("demo page layout and states in Chromium", () => {
     expect(await alice.page.textContent("#server-list .srv-gone summary")).toBe("4 killed: server-a, server-b, server-c, server-d");
     expect(await alice.page.locator("#server-list li.srv.killed").first().isVisible()).toBe(false);
     expect(await alice.newestTimelineEntryVisible()).toBe(true);
+    await mkdir(resolve(root, "test-results"), { recursive: true });
+    await alice.page.screenshot({ path: resolve(root, "test-results/demo-12-servers.png") });
 
     // A reader scrolls the timeline up (with the wheel, as a person does): new events don't move it.
     await alice.page.hover("#timeline");
@@ -110,6 +112,8 @@ describe.skipIf(!run)("demo page layout and states in Chromium", () => {
     expect(demo.fleet.list().find((s) => s.id === now)?.state).toBe("running");
     expect(await ada.serverLabel()).toBe(`on ${now}`);
     await ada.waitForEvent("retry now", `${now} is up`);
+    // It came back because the page called the SDK's retryNow() (a backoff may by chance be short too).
+    expect(await ada.page.$$eval('#timeline li[data-event="retry now"]', (els) => els.map((e) => `${e.className}: ${e.textContent}`))).toEqual([expect.not.stringContaining(" bad")]);
     expect(await ada.newestTimelineEntryVisible()).toBe(true);
     // The browser logged no error: refused negotiates answer 200 with `error`, not 503.
     expect(ada.unexpectedErrors(), "ada's page logged errors").toEqual([]);
