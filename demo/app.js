@@ -38,7 +38,7 @@ let serversKnown = false;
 /**
  * Keeps a scrolling list at its newest entry unless the user scrolled up to read; then a
  * "jump to latest" button shows. Whether the user is reading is decided by the user's own
- * scrolling (scrollTop going down while not at the bottom), never by how far from the bottom
+ * scrolling (scrollTop decreasing while not at the bottom), never by how far from the bottom
  * the list happens to be after a layout change: a list that shrinks keeps following.
  */
 function followLatest(box, jump) {
