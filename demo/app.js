@@ -172,6 +172,7 @@ function onSdkEvent(name, p) {
   const level = name === "error" || name === "undelivered" ? "bad" : name === "resumed" ? "good" : undefined;
   log("sdk", name, describe[name] ? describe[name](p) : JSON.stringify(p), { level, repeats: name === "reconnecting" });
   if (name === "state" || name === "server") renderHeader();
+  onRetryPoint(name, p);
   if (name === "resumed" || name === "closed") endTransition();
   // A throwing handler is a bug in this page: make it loud.
   if (name === "error") console.error("[demo] handler error", p.error);
@@ -513,16 +514,37 @@ function showOps(line) {
 
 /**
  * A server came up while this tab waits for one: retry now rather than at the end of the
- * backoff (seconds, by then). `retryNow()` is the SDK's; it does nothing unless reconnecting.
+ * backoff (seconds, by then). The SDK's `retryNow()` cuts a wait short and returns false when
+ * there is none (an attempt is under way): if that attempt fails, the next wait is cut short.
  */
+let retryWhenWaiting = false;
+
 function retryIfWaiting(started) {
   if (!conn || started.length === 0 || (conn.state !== "Reconnecting" && conn.state !== "Connecting")) return;
-  log("app", "retry now", `${started.join(", ")} is up: retrying at once`);
+  if (retryNow()) log("app", "retry now", `${started.join(", ")} is up: retrying at once`);
+  else {
+    retryWhenWaiting = true;
+    log("app", "retry now", `${started.join(", ")} is up: an attempt is under way (if it fails, the next one starts at once)`);
+  }
+}
+
+function retryNow() {
   try {
-    const r = conn.retryNow();
-    if (r && typeof r.catch === "function") r.catch((e) => log("app", "retry now", e.message, { level: "bad" }));
+    return conn.retryNow() !== false;
   } catch (e) {
     log("app", "retry now", e.message, { level: "bad" });
+    return true;
+  }
+}
+
+/** After `reconnecting` (a wait was just scheduled) or a state change: act on a pending retry. */
+function onRetryPoint(name, p) {
+  if (name === "state" && p.to === "Connected") retryWhenWaiting = false;
+  if (name === "reconnecting" && retryWhenWaiting && p.delayMs > 0) {
+    retryWhenWaiting = false;
+    setTimeout(() => {
+      if (retryNow()) log("app", "retry now", "retrying at once after the failed attempt");
+    }, 0);
   }
 }
 
