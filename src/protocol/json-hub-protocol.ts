@@ -1,5 +1,6 @@
 // SignalR's JSON hub protocol: each record is a JSON object followed by 0x1E.
 // Only what the kit needs: parse incoming records strictly, format outgoing ones.
+// The message types are shared with the MessagePack protocol.
 
 export const RECORD_SEPARATOR = "\u001e";
 export const RECORD_SEPARATOR_CODE = 0x1e;
@@ -16,7 +17,14 @@ export const enum MessageType {
   Sequence = 9,
 }
 
-export interface InvocationMessage {
+/**
+ * Set by a parser when the envelope was fine but a value could not be read (too deep, …):
+ * only that invocation fails, as ASP.NET Core's InvocationBindingFailureMessage.
+ */
+interface MayFailBinding {
+  bindingError?: string;
+}
+export interface InvocationMessage extends MayFailBinding {
   type: MessageType.Invocation;
   invocationId?: string;
   target: string;
@@ -24,27 +32,31 @@ export interface InvocationMessage {
   streamIds?: string[];
   headers?: Record<string, string>;
 }
-export interface StreamInvocationMessage {
+export interface StreamInvocationMessage extends MayFailBinding {
   type: MessageType.StreamInvocation;
   invocationId: string;
   target: string;
   arguments: unknown[];
   streamIds?: string[];
+  headers?: Record<string, string>;
 }
-export interface CompletionMessage {
+export interface CompletionMessage extends MayFailBinding {
   type: MessageType.Completion;
   invocationId: string;
   result?: unknown;
   error?: string;
+  headers?: Record<string, string>;
 }
-export interface StreamItemMessage {
+export interface StreamItemMessage extends MayFailBinding {
   type: MessageType.StreamItem;
   invocationId: string;
   item: unknown;
+  headers?: Record<string, string>;
 }
 export interface CancelInvocationMessage {
   type: MessageType.CancelInvocation;
   invocationId: string;
+  headers?: Record<string, string>;
 }
 export interface PingMessage {
   type: MessageType.Ping;
@@ -84,6 +96,30 @@ export interface HandshakeRequest {
   version: number;
 }
 
+export const JSON_PROTOCOL = "json";
+/** System.Text.Json's default MaxDepth, which ASP.NET Core's JsonHubProtocol keeps. */
+export const JSON_MAX_DEPTH = 64;
+
+/**
+ * Deepest nesting of arrays and objects in a JSON text, counted as System.Text.Json does
+ * (the message object itself is depth 1). One linear pass; stops counting once past `limit`.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 /** Splits text on the separator. Returns the complete records and the trailing partial one. */
 export function splitRecords(text: string): { records: string[]; rest: string } {
   const parts = text.split(RECORD_SEPARATOR);
@@ -106,8 +142,12 @@ export function parseHandshake(record: string): HandshakeRequest {
   return { protocol: value.protocol, version: value.version };
 }
 
-/** Parses and validates one record, the way ASP.NET Core's JsonHubProtocol rejects bad ones. */
-export function parseMessage(record: string): HubMessage {
+/**
+ * Parses and validates one record, the way ASP.NET Core's JsonHubProtocol rejects bad ones.
+ * With `maxDepth`, a record nested deeper is refused: an invocation, stream item or result
+ * gets `bindingError` (only that call fails), anything else throws.
+ */
+export function parseMessage(record: string, maxDepth?: number): HubMessage {
   let v: unknown;
   try {
     v = JSON.parse(record);
@@ -115,6 +155,18 @@ export function parseMessage(record: string): HubMessage {
     throw new InvalidDataError("Error reading JSON.");
   }
   if (!isRecord(v)) throw new InvalidDataError("Message is not a JSON object.");
+  const m = validate(v);
+  if (maxDepth !== undefined && jsonDepthExceeds(record, maxDepth)) {
+    const error = `The maximum configured depth of ${maxDepth} has been exceeded. Cannot read next JSON object.`;
+    if (m.type === MessageType.Invocation || m.type === MessageType.StreamInvocation) return { ...m, arguments: [], bindingError: error };
+    if (m.type === MessageType.StreamItem) return { ...m, item: undefined, bindingError: error };
+    if (m.type === MessageType.Completion) return { type: m.type, invocationId: m.invocationId, bindingError: error };
+    throw new InvalidDataError(error);
+  }
+  return m;
+}
+
+function validate(v: Record<string, unknown>): HubMessage {
   switch (v.type) {
     case MessageType.Invocation:
     case MessageType.StreamInvocation: {
