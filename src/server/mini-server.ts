@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { DEFAULT_EXIT_METHOD, type ExitPayload } from "../protocol/conventions.js";
 import { MIGRATE_FROM_HEADER, MIGRATE_TO_HEADER, ServiceMessageType, type ServiceMessage } from "../protocol/service-protocol.js";
 import { GracefulShutdownMode } from "../protocol/shutdown-mode.js";
-import { clientAudience, serverAudience, signToken } from "../service/access-token.js";
+import { SERVER_ID_CLAIM, clientAudience, serverAudience, signToken } from "../service/access-token.js";
 import { cors, randomId, requestUrl, sendJson, sendStatus } from "../service/http-helpers.js";
 import type { MiniService } from "../service/mini-service.js";
 import { ShutdownHooks, type GracefulShutdownOptions, type HookRun, type ShutdownHook, type ShutdownReport } from "./graceful-shutdown.js";
@@ -158,7 +158,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
   }
 
   private async linkHub(name: string, cls: HubClass, count: number): Promise<void> {
-    const token = await signToken({ audience: serverAudience(this.endpoint, name), accessKey: this.accessKey, claims: { "asrs.s.sid": this.id } });
+    const token = await signToken({ audience: serverAudience(this.endpoint, name), accessKey: this.accessKey, claims: { [SERVER_ID_CLAIM]: this.id } });
     const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), context: undefined!, transport: undefined! };
     h.transport = {
       send: (m) => this.sendOnHub(h, m),

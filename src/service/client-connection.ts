@@ -135,20 +135,16 @@ export class ClientConnection {
     this.transport?.terminate();
   }
 
-  /**
-   * Bytes from the app server for this client, whole records. The first bytes ever are the
-   * server's handshake answer (JSON text, whatever the protocol).
-   */
+  /** The app server's handshake answer (JSON text whatever the protocol): from now on the client may be sent anything. */
+  answerHandshake(answer: Uint8Array): void {
+    if (this.closed) return;
+    this.answered = true;
+    this.rawSend(answer);
+  }
+
+  /** Hub messages from the app server for this client, whole records, relayed as they are. */
   deliver(payload: Uint8Array): void {
     if (this.closed) return;
-    if (!this.answered) {
-      const end = payload.indexOf(SEPARATOR);
-      if (end < 0) return this.rawSend(payload); // a partial handshake answer: pass it on
-      this.answered = true;
-      this.rawSend(payload.subarray(0, end + 1));
-      payload = payload.subarray(end + 1);
-      if (payload.length === 0) return;
-    }
     if (!this.buffer) return this.rawSend(payload);
     // Stateful reconnect numbers each sequenced record, so the payload is cut into records.
     for (const record of this.records(payload)) {

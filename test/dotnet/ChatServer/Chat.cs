@@ -1,0 +1,70 @@
+// The chat hub, following docs/csharp-hub.md: `graceful.hello` to SDK connections (query
+// graceful=1) with the migration source, `exit` from the shutdown hook (Program.cs). Every
+// lifecycle step is written as an EVENT line the tests read.
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Azure.SignalR;
+
+namespace ChatServer;
+
+public record ServerInfo(string Id);
+
+public class Chat(ServerInfo server, IChatStore store) : Hub
+{
+    public override async Task OnConnectedAsync()
+    {
+        // The SDK sets the migration feature on the connection's features (Context.Features). The
+        // article reads Context.GetHttpContext().Features, a separate collection the SDK builds
+        // from the OpenConnection message: there it is always null. Both are logged to show it.
+        var migration = Context.Features.Get<IConnectionMigrationFeature>();
+        var viaHttpContext = Context.GetHttpContext()?.Features.Get<IConnectionMigrationFeature>();
+        var graceful = Context.GetHttpContext()?.Request.Query["graceful"].Contains("1") == true;
+        Events.Write("connected", new { connectionId = Context.ConnectionId, migratedFrom = migration?.MigrateFrom, httpContextFeature = viaHttpContext != null, graceful });
+        if (graceful)
+            await Clients.Caller.SendAsync("graceful.hello", new { serverId = server.Id, migratedFrom = migration?.MigrateFrom });
+        await base.OnConnectedAsync();
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        var migration = Context.Features.Get<IConnectionMigrationFeature>();
+        Events.Write("disconnected", new { connectionId = Context.ConnectionId, migrateTo = migration?.MigrateTo, error = exception?.Message });
+        return base.OnDisconnectedAsync(exception);
+    }
+
+    /** Idempotent by clientMsgId: a re-send after an interruption is not a second message. */
+    public async Task SendMessage(string clientMsgId, string user, int seq, string text)
+    {
+        var (message, isNew) = await store.AddAsync(new ChatMessage(0, clientMsgId, user, seq, text, server.Id));
+        if (isNew) await Clients.All.SendAsync("message", message);
+    }
+
+    public Task<ChatMessage[]> History(int sinceId) => store.SinceAsync(sinceId);
+
+    public Task Join(string room) => Groups.AddToGroupAsync(Context.ConnectionId, room);
+
+    public Task ToRoom(string room, string text) => Clients.Group(room).SendAsync("roomMessage", text);
+
+    public bool SaveDraft(string user, string text)
+    {
+        Events.Write("draft", new { connectionId = Context.ConnectionId, user });
+        return true;
+    }
+
+    public JsonElement Echo(JsonElement x) => x;
+
+    public string WhoAmI() => server.Id;
+}
+
+public static class Events
+{
+    public static ILogger? Logger { get; set; }
+
+    public static void Write(string what, object details) =>
+        Logger?.LogInformation("EVENT {Event}", JsonSerializer.Serialize(new { what, details }));
+}
+
+public sealed class FixedServerName(string name) : IServerNameProvider
+{
+    public string GetName() => name;
+}
