@@ -306,6 +306,10 @@ export class ClientConnection {
     try {
       for (let body = this.reader!.next(); body && !this.closed; body = this.reader!.next()) {
         const type = this.binary ? peekMessagePackType(body) : peekJsonType(body);
+        // The records the service consumes itself are small: read them in full, so a malformed
+        // one gets its error here (the app server checks the ones it receives).
+        const own = type === MessageType.Ping || type === MessageType.Close || type === MessageType.Ack || type === MessageType.Sequence;
+        const message = own ? decodeRecord(body, this.binary) : undefined;
         // Keep-alive is the service's business; the app server never sees client pings.
         if (type === MessageType.Ping) continue;
         if (type === MessageType.Close) {
@@ -314,12 +318,12 @@ export class ClientConnection {
         }
         if (this.buffer) {
           if (type === MessageType.Ack) {
-            this.onAck(decodeRecord(body, this.binary));
+            this.onAck(message!);
             continue;
           }
           if (!this.buffer.shouldProcess(isSequenced(type), type === MessageType.Sequence)) continue;
           if (type === MessageType.Sequence) {
-            const m = decodeRecord(body, this.binary);
+            const m = message!;
             const error = m.type === MessageType.Sequence ? this.buffer.resetSequence(m.sequenceId) : undefined;
             if (error) throw new InvalidDataError(error);
             continue;

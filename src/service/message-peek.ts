@@ -40,7 +40,13 @@ export function peekMessagePackType(body: Uint8Array): MessageType {
 /** Decodes a record the service must act on (Ack, Sequence, Close). */
 export function decodeRecord(record: Uint8Array, binary: boolean): HubMessage {
   if (binary) return decodeMessagePack(record);
-  return parseMessage(utf8.decode(record));
+  let text: string;
+  try {
+    text = utf8.decode(record);
+  } catch {
+    text = "\uFFFD";
+  }
+  return parseMessage(text);
 }
 
 /** Messages that count in stateful reconnect's sequence numbers (HubInvocationMessage in .NET). */
