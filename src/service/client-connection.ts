@@ -43,6 +43,8 @@ export interface ClientConnectionEvents {
   /** Complete hub records with their framing, in order, ready for the app server. */
   onRecords(conn: ClientConnection, records: Uint8Array): void;
   onClosed(conn: ClientConnection): void;
+  /** Stateful reconnect: the transport dropped, the connection waits for its client (`resent` undefined), or the client came back. */
+  onTransportChange(conn: ClientConnection, change: { lost: true } | { resent: number }): void;
 }
 
 const SEPARATOR = 0x1e;
@@ -84,6 +86,8 @@ export class ClientConnection {
   private waitingBytes = 0;
   private ackTimer: NodeJS.Timeout | undefined;
   private paused = false;
+  /** The Close is being written: the queue checks must not recurse into another close. */
+  private closing = false;
 
   constructor(init: ClientConnectionInit, private readonly events: ClientConnectionEvents) {
     this.id = init.id;
@@ -128,6 +132,7 @@ export class ClientConnection {
     const { sequenceId, messages } = this.buffer.resend();
     this.rawSend(this.protocol!.write({ type: MessageType.Sequence, sequenceId }));
     for (const m of messages) this.rawSend(m);
+    this.events.onTransportChange(this, { resent: messages.length });
   }
 
   /** Test hook and chaos: the transport drops as a network would, the connection stays if it can. */
@@ -171,7 +176,8 @@ export class ClientConnection {
 
   /** Ends the connection; with an error (or allowReconnect) the client first receives a Close carrying it. */
   close(error?: string, allowReconnect = false): void {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
+    this.closing = true;
     if (error !== undefined || allowReconnect) {
       const close = { type: MessageType.Close as const, ...(error !== undefined ? { error } : {}), ...(allowReconnect ? { allowReconnect } : {}) };
       // Before the handshake the protocol is unknown: the JSON form is what a client can read then.
@@ -190,7 +196,7 @@ export class ClientConnection {
 
   /** The send queue grew: pause reading above the first bound, drop the client above the second. */
   checkQueue(): void {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
     const queued = this.queuedBytes;
     if (queued > this.limits.maxSendQueueBytes) {
       // The Close joins the queue it is about: a slow reader may still get it, a deaf one won't.
@@ -228,6 +234,7 @@ export class ClientConnection {
     // Stateful reconnect: an abrupt drop keeps the connection (and its server) for the client's one quick retry.
     if (abrupt && this.buffer) {
       this.detachedSince = Date.now();
+      this.events.onTransportChange(this, { lost: true });
       return;
     }
     this.finish();

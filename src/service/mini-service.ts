@@ -113,6 +113,10 @@ export interface MiniServiceEvents {
   serverLinked: [{ serverId: string; hub: string }];
   serverOffline: [{ serverId: string; hub: string; mode: GracefulShutdownMode }];
   serverUnlinked: [{ serverId: string; hub: string; abrupt: boolean }];
+  /** Stateful reconnect: a client's transport dropped; its connection (and server) wait for it to come back. */
+  clientTransportLost: [{ connectionId: string; hub: string }];
+  /** Stateful reconnect: the client came back on a new transport; `resent` messages it had not acked were sent again. */
+  clientResumed: [{ connectionId: string; hub: string; resent: number }];
   /** Bad input that was refused (which endpoint, why); the service carries on. */
   rejected: [{ where: string; reason: string }];
   /** A server message the service reads but does not act on (see docs/emulator.md). */
@@ -245,6 +249,18 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
         byId.set(hs.serverId, s);
       }
     return [...byId.values()];
+  }
+
+  /**
+   * Chaos for tests: cuts a client's transport as a network failure would (no Close message,
+   * no close frame). A stateful-reconnect client comes back to the same connection; any other
+   * client's connection ends. False when there is no such connection.
+   */
+  dropClientTransport(connectionId: string): boolean {
+    const c = this.clients.get(connectionId);
+    if (!c || c.transportKind === undefined) return false;
+    c.dropTransport();
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -471,6 +487,8 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
         onHandshake: (c, request, record) => this.onClientHandshake(c, request, record),
         onRecords: (c, records) => this.onClientRecords(c, records),
         onClosed: (c) => this.onClientClosed(c),
+        onTransportChange: (c, change) =>
+          "lost" in change ? this.emit("clientTransportLost", { connectionId: c.id, hub: c.hub }) : this.emit("clientResumed", { connectionId: c.id, hub: c.hub, resent: change.resent }),
       },
     );
     this.clients.set(conn.id, conn);
