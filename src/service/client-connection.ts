@@ -49,6 +49,7 @@ export interface ClientConnectionEvents {
 
 const SEPARATOR = 0x1e;
 const ACK_INTERVAL_MS = 1_000;
+const READY_GRACE_MS = 1_000;
 
 export class ClientConnection {
   readonly id: string;
@@ -84,6 +85,15 @@ export class ClientConnection {
   /** Sequenced messages held back while the replay buffer is full (waiting for an Ack). */
   private waiting: Uint8Array[] = [];
   private waitingBytes = 0;
+  /**
+   * Stateful reconnect: the client counts the messages it receives only once its start()
+   * has resumed after the handshake (the JS client creates its MessageBuffer then), so a
+   * message that lands in the same read as the handshake answer would go uncounted and the
+   * two sides' sequence ids would drift. Sequenced messages wait until the client has sent
+   * something after its handshake (the JS client pings right away), at most READY_GRACE_MS.
+   */
+  private clientCounting = false;
+  private readyTimer: NodeJS.Timeout | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
   private paused = false;
   /** The Close is being written: the queue checks must not recurse into another close. */
@@ -137,7 +147,10 @@ export class ClientConnection {
 
   /** Test hook and chaos: the transport drops as a network would, the connection stays if it can. */
   dropTransport(): void {
-    this.transport?.terminate();
+    const t = this.transport;
+    if (!t) return;
+    this.onTransportEnd(true);
+    t.terminate();
   }
 
   /** The app server's handshake answer (JSON text whatever the protocol): from now on the client may be sent anything. */
@@ -158,7 +171,7 @@ export class ClientConnection {
         if (this.transport) this.rawSend(record);
         continue;
       }
-      if (this.waiting.length > 0 || this.buffer.full) {
+      if (this.waiting.length > 0 || this.buffer.full || !this.clientCounting) {
         this.waiting.push(record);
         this.waitingBytes += record.length;
         this.checkQueue();
@@ -244,6 +257,7 @@ export class ClientConnection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.ackTimer);
+    clearTimeout(this.readyTimer);
     this.waiting = [];
     this.waitingBytes = 0;
     this.events.onClosed(this);
@@ -312,6 +326,7 @@ export class ClientConnection {
     };
     try {
       for (let body = this.reader!.next(); body && !this.closed; body = this.reader!.next()) {
+        if (!this.clientCounting) this.clientIsCounting();
         const type = this.binary ? peekMessagePackType(body) : peekJsonType(body);
         // The records the service consumes itself are small: read them in full, so a malformed
         // one gets its error here (the app server checks the ones it receives).
@@ -347,7 +362,12 @@ export class ClientConnection {
   private onAck(m: { type: MessageType; sequenceId?: number }): void {
     if (m.type !== MessageType.Ack || m.sequenceId === undefined || !this.buffer) return;
     this.buffer.ack(m.sequenceId);
-    // Room again: release what was held back, in order.
+    this.release();
+  }
+
+  /** Numbers and sends the messages held back, in order, while the buffer has room. */
+  private release(): void {
+    if (!this.buffer || !this.clientCounting) return;
     while (this.waiting.length > 0 && !this.buffer.full) {
       const record = this.waiting.shift()!;
       this.waitingBytes -= record.length;
@@ -355,6 +375,13 @@ export class ClientConnection {
       if (this.transport) this.rawSend(record);
     }
     this.checkQueue();
+  }
+
+  private clientIsCounting(): void {
+    if (this.clientCounting) return;
+    this.clientCounting = true;
+    clearTimeout(this.readyTimer);
+    this.release();
   }
 
   private scheduleAck(): void {
@@ -385,7 +412,11 @@ export class ClientConnection {
     this.protocol = protocol;
     this.reader = protocol.name === "messagepack" ? new VarintFrameReader(this.limits.maxMessageBytes) : new RecordReader(this.limits.maxMessageBytes);
     // Stateful reconnect starts with version 2 of either protocol (an older client sends 1 and goes without).
-    if (this.statefulAllowed && request.version >= 2) this.buffer = new MessageBuffer(this.limits.statefulReconnectBufferBytes);
+    if (this.statefulAllowed && request.version >= 2) {
+      this.buffer = new MessageBuffer(this.limits.statefulReconnectBufferBytes);
+      this.readyTimer = setTimeout(() => this.clientIsCounting(), READY_GRACE_MS);
+      this.readyTimer.unref();
+    } else this.clientCounting = true;
     this.handshakeRecord = withSeparator(record);
     this.events.onHandshake(this, request, this.handshakeRecord);
     return !this.closed;

@@ -91,9 +91,16 @@ export class ChatClient extends EventEmitter {
    * `app.overlap`: use the SDK's make-before-break handoff on exits (messages de-duplicated by id).
    * `app.fetchHistory: false`: onResume does not fetch what was missed (default true).
    */
-  constructor(url: string, readonly user: string, readonly room: string, options: GracefulConnectionOptions = {}, app: { overlap?: boolean; fetchHistory?: boolean } = {}) {
+  constructor(
+    url: string,
+    readonly user: string,
+    readonly room: string,
+    options: GracefulConnectionOptions = {},
+    app: { overlap?: boolean; fetchHistory?: boolean; configure?: (b: HubConnectionBuilder) => HubConnectionBuilder } = {},
+  ) {
     super();
-    const build = () => new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
+    // `app.configure`: transport, hub protocol, stateful reconnect… (withUrl already called).
+    const build = () => (app.configure ?? ((b) => b))(new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None)).build();
     const overlap: GracefulConnectionOptions = app.overlap
       ? { overlap: { createConnection: build, messageKey: (method, args) => (method === "message" ? String((args[0] as ChatMessage).id) : undefined) } }
       : {};

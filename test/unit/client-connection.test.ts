@@ -149,8 +149,27 @@ describe("stateful reconnect", () => {
     const o = open({ stateful: true, limits });
     o.t.sink.onData(text('{"protocol":"json","version":2}\u001e'), false);
     o.conn.answerHandshake(text("{}\u001e"));
+    o.t.sink.onData(json({ type: 6 }), false); // the JS client pings once it counts messages
     return o;
   }
+
+  it("holds sequenced messages until the client is counting them: its first message, or a second at most", () => {
+    const { t, conn } = open({ stateful: true });
+    t.sink.onData(text('{"protocol":"json","version":2}\u001e'), false);
+    conn.answerHandshake(text("{}\u001e"));
+    conn.deliver(Buffer.concat([inv(1), json({ type: 6 })]));
+    expect(t.texts()).toEqual(["{}", '{"type":6}']); // the ping goes, the invocation waits
+    t.sink.onData(json({ type: 6 }), false);
+    expect(t.texts().at(-1)).toBe(JSON.stringify({ type: 1, target: "m", arguments: [1] }));
+    const quiet = open({ stateful: true });
+    quiet.t.sink.onData(text('{"protocol":"json","version":2}\u001e'), false);
+    quiet.conn.answerHandshake(text("{}\u001e"));
+    quiet.conn.deliver(inv(1));
+    vi.advanceTimersByTime(999);
+    expect(quiet.t.texts()).toEqual(["{}"]);
+    vi.advanceTimersByTime(1);
+    expect(quiet.t.texts()).toEqual(["{}", JSON.stringify({ type: 1, target: "m", arguments: [1] })]);
+  });
 
   it("needs a version-2 handshake: version 1 runs without it", () => {
     const { t, conn } = open({ stateful: true });
@@ -215,6 +234,7 @@ describe("stateful reconnect", () => {
     const o = open({ stateful: true });
     o.t.sink.onData(text('{"protocol":"messagepack","version":2}\u001e'), true);
     o.conn.answerHandshake(text("{}\u001e"));
+    o.t.sink.onData(encodeMessagePack({ type: MessageType.Ping }), true);
     const m = (i: number) => encodeMessagePack({ type: MessageType.Invocation, target: "m", arguments: [i] });
     o.conn.deliver(Buffer.concat([m(1), encodeMessagePack({ type: MessageType.Ping }), m(2)]));
     o.t.sink.onEnd(true);
