@@ -380,6 +380,8 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
           return;
         }
         entry.postInFlight = false;
+        // The connection may have ended while the body arrived: then nothing was delivered, and the client must know.
+        if (entry.conn.closed) return sendStatus(res, 404, "No Connection with that ID");
         entry.transport.receive(body);
         return sendStatus(res, 200);
       }

@@ -6,6 +6,7 @@ import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Hub } from "../../src/testing/index.js";
 import { nextCall, startKit, type Kit } from "./kit.js";
+import { CELLS, connectionFor } from "./transports.js";
 
 class Chat extends Hub {
   static override streamArguments = { uploadSum: [0] };
@@ -33,21 +34,6 @@ class Chat extends Hub {
   async askCaller(question: string) {
     return await this.clients.caller.invoke("answer", question);
   }
-}
-
-export const CELLS: [keyof typeof HttpTransportType & string, "json" | "messagepack"][] = [
-  ["WebSockets", "json"],
-  ["WebSockets", "messagepack"],
-  ["ServerSentEvents", "json"],
-  ["LongPolling", "json"],
-  ["LongPolling", "messagepack"],
-];
-
-/** A real client pinned to one transport and protocol (no fallback: a failure is the cell's). */
-export function connectionFor(url: string, transport: keyof typeof HttpTransportType, protocol: "json" | "messagepack"): HubConnection {
-  let b = new HubConnectionBuilder().withUrl(url, { transport: HttpTransportType[transport] }).configureLogging(LogLevel.None);
-  if (protocol === "messagepack") b = b.withHubProtocol(new MessagePackHubProtocol());
-  return b.build();
 }
 
 const VALUES: unknown[] = ["hello ✓ ünïcode \n line", 42, -3.5, 0, true, false, null, [1, "two", { three: 3 }], { nested: { deep: [1, 2, { x: "y" }] } }, "x".repeat(20_000)];
