@@ -11,6 +11,7 @@ import { SERVER_ID_CLAIM, clientAudience, serverAudience, signToken } from "../s
 import { randomId, requestUrl, sendJson, sendStatus } from "../service/http-helpers.js";
 import type { MiniService } from "../service/mini-service.js";
 import { applyOriginPolicy, type AllowedOrigins } from "../service/origin-policy.js";
+import type { DeliveryLedger } from "./delivery-dedup.js";
 import { helloWanted, type HelloMode } from "./hello-policy.js";
 import { ShutdownHooks, type GracefulShutdownOptions, type HookRun, type ShutdownHook, type ShutdownReport } from "./graceful-shutdown.js";
 import { groupManager, hubClients, type HubTransport } from "./hub-clients.js";
@@ -55,6 +56,8 @@ export interface MiniServerOptions {
    * origins, and requests whose Host is not this machine, get 403.
    */
   allowedOrigins?: AllowedOrigins;
+  /** De-duplicates and orders the SDK's deliveries: pass the same ledger to every server (default: none). */
+  deliveries?: DeliveryLedger;
   /** Lifetime of issued client tokens (default 3600 s). */
   tokenLifetimeSeconds?: number;
   /** Where hub errors and odd events are written (default: nowhere). */
@@ -76,6 +79,8 @@ interface HubRuntime {
   transport: HubTransport;
   /** Which link each connection arrived on: its data goes back the same way. */
   linkOf: Map<string, ServiceLink>;
+  /** Closed by the service, still running what it had sent, then onDisconnected. */
+  leaving: Set<ServerConnection>;
 }
 
 const defaultIdentify = (_req: IncomingMessage, url: URL): Identity | undefined => {
@@ -207,7 +212,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
 
   private async linkHub(name: string, cls: HubClass, count: number): Promise<void> {
     const token = await signToken({ audience: serverAudience(this.endpoint, name), accessKey: this.accessKey, claims: { [SERVER_ID_CLAIM]: this.id } });
-    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), context: undefined!, transport: undefined! };
+    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), leaving: new Set(), context: undefined!, transport: undefined! };
     // Every path out of the hub goes through here; a dead server sends nothing.
     h.transport = {
       send: (m) => (this.state === "stopped" ? Promise.resolve() : this.sendOnHub(h, m)),
@@ -313,9 +318,12 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
           limits: this.limits,
           deliver: (payload) => (this.state === "stopped" ? Promise.resolve() : link.send({ type: ServiceMessageType.ConnectionData, connectionId: m.connectionId, payload })),
           closeWithError: (error) => void this.sendOnHub(h, { type: ServiceMessageType.CloseConnection, connectionId: m.connectionId, error, headers: {} }),
+          deliveries: this.o.deliveries,
           log: this.log,
           onEnded: (c) => {
+            h.leaving.delete(c);
             this.emit("disconnected", { connectionId: c.id, hub: h.name, ...(c.migration && c.migration.from === this.id ? { migratedTo: c.migration.to } : {}) });
+            this.checkAllGone();
           },
         });
         h.connections.set(conn.id, conn);
@@ -343,16 +351,27 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
   }
 
   /**
-   * The connection is gone from this server now: it leaves the counts at once, and its
-   * onDisconnected runs without waiting for a busy invocation.
+   * The service closed the connection: it is no longer served here (and counted once, by the
+   * caller), but it is gone only once it has run what it had sent and its onDisconnected.
    */
   private endConnection(h: HubRuntime, conn: ServerConnection, error: string | undefined, migratedTo: string | undefined): void {
     if (h.connections.get(conn.id) === conn) {
       h.connections.delete(conn.id);
       h.linkOf.delete(conn.id);
     }
+    h.leaving.add(conn);
     conn.close(error, migratedTo);
-    if (this.connectionCount === 0) this.allGone?.();
+  }
+
+  /** Connections served or still finishing their work here. */
+  private get busyCount(): number {
+    let n = 0;
+    for (const h of this.hubs.values()) n += h.connections.size + h.leaving.size;
+    return n;
+  }
+
+  private checkAllGone(): void {
+    if (this.busyCount === 0) this.allGone?.();
   }
 
   private onLinkClosed(h: HubRuntime, link: ServiceLink): void {
@@ -391,7 +410,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
       const contexts = new Map([...this.hubs.values()].map((h) => [h.name, h.context]));
       const first = mode === GracefulShutdownMode.WaitForClientsClose && this.shutdownOptions.announceExit ? this.exitHook(deadline) : undefined;
       hooks = await this.gracefulShutdown.run(contexts, startedAt, deadline, first);
-      if (this.connectionCount > 0) await this.beforeDeadline(new Promise<void>((r) => (this.allGone = r)), deadline);
+      if (this.busyCount > 0) await this.beforeDeadline(new Promise<void>((r) => (this.allGone = r)), deadline);
       this.allGone = undefined;
     }
     const dropped = this.connectionCount;
@@ -433,9 +452,10 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     this.state = "stopped";
     // Death is death: queued and running work is discarded, no hub code is started again.
     for (const h of this.hubs.values()) {
-      for (const c of h.connections.values()) c.kill();
+      for (const c of [...h.connections.values(), ...h.leaving]) c.kill();
       h.connections.clear();
       h.linkOf.clear();
+      h.leaving.clear();
     }
     this.allGone?.();
     const links = [...this.hubs.values()].flatMap((h) => h.links);

@@ -4,9 +4,12 @@
 // read one by one. A non-streaming invocation needs a slot (one per client by default)
 // and the reader waits for it: a flooding client is paused, its unread bytes bounded.
 // Everything is refused before any hub code runs when it cannot succeed (unknown method,
-// wrong mode, stream count, id in use). When the connection ends, onDisconnected runs at
-// once (not behind a busy call); when the server dies, nothing more runs at all.
-import { HELLO_METHOD } from "../protocol/conventions.js";
+// wrong mode, stream count, id in use). When the connection ends, what it had already sent
+// is still read and run (its answers go nowhere), then onDisconnected runs — without
+// waiting for a call still running, as ASP.NET Core. When the server dies, nothing more
+// runs at all.
+import { DELIVERY_METHOD, HELLO_METHOD } from "../protocol/conventions.js";
+import { parseDeliveryId, type DeliveryId, type DeliveryLedger } from "./delivery-dedup.js";
 import { FramingError, RecordReader } from "../protocol/frame-reader.js";
 import { hubProtocol, type HubProtocol } from "../protocol/hub-protocol.js";
 import {
@@ -48,6 +51,8 @@ export interface ServerConnectionInit {
   /** Send the `graceful.hello` convention message after the handshake. */
   hello: boolean;
   limits: ConnectionLimits;
+  /** De-duplicates and orders the SDK's deliveries (shared by the servers); without it markers are ignored. */
+  deliveries?: DeliveryLedger | undefined;
   /** Bytes for this client, on the link it arrived on. */
   deliver(payload: Uint8Array): Promise<void>;
   /** Asks the service to close this client with an error it receives. */
@@ -77,12 +82,16 @@ export class ServerConnection {
   private aborted = false;
   private readonly limit: InvocationLimit;
   private readonly clientResults: ClientResults;
+  /** The delivery id announced for the next invocation (DELIVERY_METHOD marker). */
+  private delivery: DeliveryId | undefined;
   /** Server-to-client streams running, by invocation id. */
   private readonly outStreams = new Map<string, { cancelled: boolean }>();
   /** Client-to-server streams open, by stream id. */
   private readonly inStreams = new Map<string, ClientStream>();
   /** Settles once onConnected has run: onDisconnected never overtakes it. */
   private connected: Promise<void> = Promise.resolve();
+  /** Settles when the reader stops (nothing complete left to read, or it gave up). */
+  private idle: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ServerConnectionInit) {
     this.id = o.id;
@@ -108,20 +117,27 @@ export class ServerConnection {
     void this.pump();
   }
 
-  /** The service closed the connection (client left, or it migrated away). */
+  /**
+   * The service closed the connection (client left, or it migrated away). Messages it had
+   * already delivered here are still run, in order — the service moves a client between two
+   * messages, so they are this server's to run — but nothing more is written to the client.
+   */
   close(error: string | undefined, migratedTo: string | undefined): void {
     if (this.isEnded) return;
     const wasOpen = this.phase === "open";
     this.phase = "ended";
     if (migratedTo !== undefined) this.migration = { from: this.o.serverId, to: migratedTo };
-    this.stopEverything();
+    if (!wasOpen) this.stopReading(); // never connected: nothing of it runs
+    for (const s of this.outStreams.values()) s.cancelled = true;
     this.clientResults.rejectAll();
     for (const s of this.inStreams.values()) s.complete(new Error("The underlying connection was closed."));
     this.inStreams.clear();
     void (async () => {
       await this.connected;
+      await this.idle;
+      if (this.phase === "dead") return;
       if (wasOpen) await this.callHub((h) => h.onDisconnected(error ? new Error(error) : undefined), "onDisconnected");
-      this.o.onEnded(this);
+      if ((this.phase as Phase) !== "dead") this.o.onEnded(this); // it may have died meanwhile
     })();
   }
 
@@ -129,7 +145,9 @@ export class ServerConnection {
   kill(): void {
     if (this.phase === "dead") return;
     this.phase = "dead";
-    this.stopEverything();
+    for (const s of this.outStreams.values()) s.cancelled = true;
+    this.outStreams.clear();
+    this.stopReading();
     this.clientResults.forget();
     this.inStreams.clear();
   }
@@ -148,9 +166,7 @@ export class ServerConnection {
     return result;
   }
 
-  private stopEverything(): void {
-    for (const s of this.outStreams.values()) s.cancelled = true;
-    this.outStreams.clear();
+  private stopReading(): void {
     this.limit.clear();
     this.handshakeReader = undefined;
     this.reader = undefined;
@@ -168,8 +184,10 @@ export class ServerConnection {
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
+    let done!: () => void;
+    this.idle = new Promise((r) => (done = r));
     try {
-      while (!this.isEnded && !this.aborted) {
+      while (this.phase !== "dead" && !this.aborted) {
         if (this.handshakeReader) {
           const record = this.handshakeReader.next();
           if (!record) return;
@@ -192,6 +210,7 @@ export class ServerConnection {
       else this.o.log(`connection ${this.id}: ${(e as Error).message}`);
     } finally {
       this.pumping = false;
+      done();
     }
   }
 
@@ -214,7 +233,7 @@ export class ServerConnection {
     this.reader.push(leftover);
     // A migrated-in client finished its handshake long ago: the answer is swallowed.
     if (this.migration === undefined) await this.o.deliver(Buffer.from("{}\u001e"));
-    if (this.isEnded) return;
+    if (this.phase !== "handshake") return;
     this.phase = "open";
     if (this.o.hello) {
       const hello = this.migration ? { serverId: this.o.serverId, migratedFrom: this.migration.from } : { serverId: this.o.serverId };
@@ -227,6 +246,8 @@ export class ServerConnection {
   private async handle(m: HubMessage): Promise<void> {
     switch (m.type) {
       case MessageType.Invocation:
+        if (m.target === DELIVERY_METHOD) return this.markDelivery(m.arguments);
+        return this.invocation(m);
       case MessageType.StreamInvocation:
         return this.invocation(m);
       case MessageType.StreamItem: {
@@ -263,7 +284,15 @@ export class ServerConnection {
 
   // ---- Invocations --------------------------------------------------------------------
 
+  private markDelivery(args: unknown[]): void {
+    this.delivery = parseDeliveryId(args);
+    if (!this.delivery) this.o.log(`connection ${this.id}: malformed ${DELIVERY_METHOD} marker refused: ${JSON.stringify(args).slice(0, 200)}`);
+  }
+
   private async invocation(m: InvocationMessage | StreamInvocationMessage): Promise<void> {
+    // A delivery marker applies to the invocation right after it, whatever becomes of that one.
+    const delivery = this.delivery;
+    this.delivery = undefined;
     const isStreamResponse = m.type === MessageType.StreamInvocation;
     const id = m.invocationId;
     const method = hubMethods(this.o.hubClass).get(m.target.toLowerCase());
@@ -283,6 +312,8 @@ export class ServerConnection {
     const reused = streamIds.find((s, i) => this.inStreams.has(s) || streamIds.indexOf(s) !== i);
     if (reused !== undefined) return this.completeWithError(id, `${unexpected(m.target)} HubException: Stream ID '${reused}' is already in use.`);
 
+    // A stream for a client that has gone would only be cancelled.
+    if (isStreamResponse && this.isEnded) return;
     const args = this.bindStreams(method, m.arguments, streamIds);
     if (isStreamResponse) return this.stream(method, m.target, id!, args);
     if (streamIds.length > 0) {
@@ -292,8 +323,8 @@ export class ServerConnection {
       return;
     }
     const slot = await this.limit.acquire(); // the reader waits here: backpressure
-    if (this.isEnded) return slot.release();
-    void this.run(method, m.target, id, args, slot);
+    if (this.phase === "dead") return slot.release();
+    void this.run(method, m.target, id, args, slot, delivery);
   }
 
   private bindStreams(method: HubMethod, given: unknown[], streamIds: string[]): unknown[] {
@@ -337,12 +368,19 @@ export class ServerConnection {
     }
   }
 
-  private async run(method: HubMethod, target: string, id: string | undefined, args: unknown[], slot: Slot | undefined): Promise<void> {
+  private async run(method: HubMethod, target: string, id: string | undefined, args: unknown[], slot: Slot | undefined, delivery?: DeliveryId): Promise<void> {
     try {
       const hub = this.instance(slot);
+      const call = () => (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.name]!.apply(hub, args);
       let result: unknown;
       try {
-        result = await (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.name]!.apply(hub, args);
+        if (delivery && this.o.deliveries) {
+          // A copy of a delivery that already ran (a re-send after an interruption) is answered, not run.
+          const outcome = await this.o.deliveries.run(delivery, call);
+          result = outcome.duplicate ? undefined : outcome.result;
+        } else {
+          result = await call();
+        }
       } catch (e) {
         if (this.phase === "dead") return;
         return await this.completeWithError(id, unexpected(target, e));

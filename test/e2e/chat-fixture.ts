@@ -2,6 +2,7 @@
 // (standing for the app's database), and a client that restores its state on resume the way
 // a careful app does: re-join its room, fetch what it missed, de-duplicate by message id.
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
+import type { SignalRVersion } from "./signalr-versions.js";
 import { EventEmitter } from "node:events";
 import { GracefulConnection, type GracefulConnectionOptions } from "../../src/index.js";
 import { Hub, type HubClass, type Migration } from "../../src/testing/index.js";
@@ -90,17 +91,20 @@ export class ChatClient extends EventEmitter {
   /**
    * `app.overlap`: use the SDK's make-before-break handoff on exits (messages de-duplicated by id).
    * `app.fetchHistory: false`: onResume does not fetch what was missed (default true).
+   * `app.signalr`: the @microsoft/signalr major to build the HubConnection with (default 10).
    */
   constructor(
     url: string,
     readonly user: string,
     readonly room: string,
     options: GracefulConnectionOptions = {},
-    app: { overlap?: boolean; fetchHistory?: boolean; configure?: (b: HubConnectionBuilder) => HubConnectionBuilder } = {},
+    app: { overlap?: boolean; fetchHistory?: boolean; signalr?: SignalRVersion; configure?: (b: HubConnectionBuilder) => HubConnectionBuilder } = {},
   ) {
     super();
+    const Builder = app.signalr?.HubConnectionBuilder ?? HubConnectionBuilder;
+    const Level = app.signalr?.LogLevel ?? LogLevel;
     // `app.configure`: transport, hub protocol, stateful reconnect… (withUrl already called).
-    const build = () => (app.configure ?? ((b) => b))(new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None)).build();
+    const build = () => (app.configure ?? ((b) => b))(new Builder().withUrl(url).configureLogging(Level.None) as HubConnectionBuilder).build();
     const overlap: GracefulConnectionOptions = app.overlap
       ? { overlap: { createConnection: build, messageKey: (method, args) => (method === "message" ? String((args[0] as ChatMessage).id) : undefined) } }
       : {};

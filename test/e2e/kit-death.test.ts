@@ -76,6 +76,27 @@ describe("death is death", () => {
   });
 });
 
+describe("a client that leaves still gets what it had sent run", () => {
+  it("calls queued behind a busy one run after the client left, then onDisconnected; the shutdown waits for them", async () => {
+    kit = await startKit({ hubs: { chat: Chat } });
+    const [a] = kit.servers;
+    const c = await kit.connect();
+    const id = c.connectionId!;
+    block();
+    void c.invoke("Busy", "running").catch(() => {});
+    await expect.poll(() => runs.length).toBe(1);
+    for (let i = 0; i < 3; i++) await c.send("Note", `queued ${i}`);
+    const shutdown = a!.shutdown({ mode: GracefulShutdownMode.WaitForClientsClose, timeoutMs: 5_000 });
+    await c.stop();
+    await expect.poll(() => a!.connectionCount).toBe(0);
+    expect(runs.map((r) => r.what)).toEqual(["busy running"]); // still behind the busy call
+    release();
+    const report = await shutdown;
+    expect(runs.map((r) => r.what)).toEqual(["busy running", "note queued 0", "note queued 1", "note queued 2", `disconnected ${id}`]);
+    expect(report).toMatchObject({ clientsAtStart: 1, closedByClients: 1, dropped: 0, timedOut: false });
+  });
+});
+
 describe("reports add up", () => {
   it("each client is counted once: closed + migrated + dropped = clients at the start", async () => {
     kit = await startKit({ hubs: { chat: Chat }, servers: 1 });

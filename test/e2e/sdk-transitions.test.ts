@@ -1,10 +1,11 @@
 // The SDK end to end: 20 real clients chatting through GracefulConnection while the kit's
 // servers are shut down one after another in both modes, then one is killed.
-import { afterEach, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { InvocationInterruptedError } from "../../src/index.js";
 import { GracefulShutdownMode, type MiniServer } from "../../src/testing/index.js";
 import { ChatClient, ChatStore, allBack as allBackIn, chatEvents, chatHub, until } from "./chat-fixture.js";
 import { startKit, type Kit } from "./kit.js";
+import { SIGNALR_VERSIONS } from "./signalr-versions.js";
 
 let kit: Kit;
 let clients: ChatClient[] = [];
@@ -66,10 +67,11 @@ async function gracefulRound(server: MiniServer, mode: GracefulShutdownMode, sto
   return { report, moved: onServer.length };
 }
 
+describe.each(SIGNALR_VERSIONS)("$name", (signalr) => {
 it("20 clients keep chatting through WaitForClientsClose and MigrateClients shutdowns, then a kill", async () => {
   const store = new ChatStore();
   kit = await startKit({ hubs: { chat: chatHub(store) }, servers: 3 });
-  clients = Array.from({ length: N }, (_, i) => new ChatClient(kit.balancer.url("chat"), `u${i}`, "room"));
+  clients = Array.from({ length: N }, (_, i) => new ChatClient(kit.balancer.url("chat"), `u${i}`, "room", {}, { signalr }));
   const migrated: number[] = [];
   const ignoredExits: number[] = [];
   clients.forEach((c, i) => {
@@ -130,3 +132,4 @@ it("20 clients keep chatting through WaitForClientsClose and MigrateClients shut
   await allDelivered();
   checkDelivery();
 }, 60_000);
+});

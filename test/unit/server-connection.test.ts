@@ -2,7 +2,7 @@
 // read back with the real clients' protocols: the hub sees the same values either way,
 // the hello goes only to marked connections, a dead connection runs nothing more.
 import { describe, expect, it } from "vitest";
-import { JsonHubProtocol, MessageType as T, NullLogger, type HubMessage as ClientMessage } from "@microsoft/signalr";
+import { JsonHubProtocol, MessageType as T, NullLogger, type HubMessage as ClientMessage, type IHubProtocol } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { ServerConnection } from "../../src/server/server-connection.js";
 import { helloWanted } from "../../src/server/hello-policy.js";
@@ -30,7 +30,7 @@ class Probe extends Hub {
 type Wire = "json" | "messagepack";
 
 function harness(wire: Wire, opts: { hello?: boolean; migratedFrom?: string } = {}) {
-  const client = wire === "json" ? new JsonHubProtocol() : new MessagePackHubProtocol();
+  const client: IHubProtocol = wire === "json" ? new JsonHubProtocol() : new MessagePackHubProtocol();
   const out: Uint8Array[] = [];
   const closes: string[] = [];
   const transport: HubTransport = {

@@ -35,6 +35,7 @@ public class Chat(ServerInfo server, IChatStore store) : Hub
     /** Idempotent by clientMsgId: a re-send after an interruption is not a second message. */
     public async Task SendMessage(string clientMsgId, string user, int seq, string text)
     {
+        if (Environment.GetEnvironmentVariable("TRACE_SENDS") == "1") Events.Write("send", new { connectionId = Context.ConnectionId, clientMsgId });
         var (message, isNew) = await store.AddAsync(new ChatMessage(0, clientMsgId, user, seq, text, server.Id));
         if (isNew) await Clients.All.SendAsync("message", message);
     }
@@ -54,6 +55,28 @@ public class Chat(ServerInfo server, IChatStore store) : Hub
     public JsonElement Echo(JsonElement x) => x;
 
     public string WhoAmI() => server.Id;
+
+    public async IAsyncEnumerable<int> Counter(int n)
+    {
+        for (var i = 0; i < n; i++)
+        {
+            yield return i;
+            await Task.Yield();
+        }
+    }
+
+    public async Task<int> Sum(IAsyncEnumerable<int> numbers)
+    {
+        var total = 0;
+        await foreach (var x in numbers) total += x;
+        return total;
+    }
+
+    /** A client result: through Azure it travels as ClientInvocation / ClientCompletion via the service. */
+    public Task<object?> AskCaller(string q) => Clients.Caller.InvokeAsync<object?>("Ask", q, CancellationToken.None);
+
+    /** A client result for another connection, possibly on another server. */
+    public Task<object?> AskClient(string connectionId, string q) => Clients.Client(connectionId).InvokeAsync<object?>("Ask", q, CancellationToken.None);
 }
 
 public static class Events
