@@ -146,6 +146,7 @@ describe("GracefulConnection with withStatefulReconnect()", () => {
     const more = chats.map((c) => c.accepted.length + 10);
     await until(() => chats.every((c, i) => c.accepted.length >= more[i]!), chatEvents(chats, "settled"), 10_000, "chatting on");
     chats.forEach((c) => c.stopChatting());
+    await until(() => chats.every((c) => c.seq === c.accepted.length + c.sendErrors.length), chatEvents(chats, "settled"), 5_000, "sends settled");
     const total = () => chats.reduce((n, c) => n + c.accepted.length, 0);
     await until(() => chats.every((c) => c.shown.size >= total()), chatEvents(chats, "shown"), 10_000, "all delivered");
     expect(resumes).toEqual([]); // no reconnect as far as the SDK could tell: no resume
@@ -170,6 +171,7 @@ describe("GracefulConnection with withStatefulReconnect()", () => {
     const more = chats.map((c) => c.accepted.length + 5);
     await until(() => chats.every((c, i) => c.accepted.length >= more[i]!), chatEvents(chats, "settled"), 10_000, "chatting on");
     chats.forEach((c) => c.stopChatting());
+    await until(() => chats.every((c) => c.seq === c.accepted.length + c.sendErrors.length), chatEvents(chats, "settled"), 5_000, "sends settled");
     const total = () => chats.reduce((n, c) => n + c.accepted.length, 0);
     await until(() => chats.every((c) => c.shown.size >= total()), chatEvents(chats, "shown"), 10_000, "all delivered");
     expect(chats.flatMap((c) => c.sendErrors)).toEqual([]);
