@@ -310,12 +310,41 @@ export class ClientConnection {
       }
       if (!this.reader || !this.protocol) return;
       if (binary === true && !this.binary) throw new InvalidDataError("Binary frames are not valid for the JSON protocol.");
+      if (this.relayWholeFrame(data)) return;
       this.reader.push(data);
       this.readRecords();
     } catch (e) {
       if (e instanceof InvalidDataError || e instanceof FramingError) return this.fail(e.message);
       throw e;
     }
+  }
+
+  /**
+   * The common case, without a copy: a frame that is exactly one hub message, nothing half
+   * read before it, a type the service only relays. It goes to the app server as it came.
+   */
+  private relayWholeFrame(data: Uint8Array): boolean {
+    if (this.buffer || this.reader!.bufferedBytes > 0 || data.length === 0) return false;
+    let type: MessageType;
+    if (this.binary) {
+      let length = 0;
+      let i = 0;
+      for (let shift = 0; i < 5; shift += 7) {
+        const b = data[i++]!;
+        length += (b & 0x7f) * 2 ** shift;
+        if ((b & 0x80) === 0) break;
+      }
+      if (i + length !== data.length || length > this.limits.maxMessageBytes) return false;
+      type = peekMessagePackType(data.subarray(i));
+    } else {
+      const end = data.length - 1;
+      if (data[end] !== SEPARATOR || end > this.limits.maxMessageBytes || data.indexOf(SEPARATOR) !== end) return false;
+      type = peekJsonType(data.subarray(0, end));
+    }
+    if (!isSequenced(type)) return false; // pings, closes, acks: the general path reads them
+    if (!this.clientCounting) this.clientIsCounting();
+    this.events.onRecords(this, data);
+    return true;
   }
 
   private readRecords(): void {

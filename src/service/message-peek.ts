@@ -10,12 +10,17 @@ import { MessageType, parseMessage, type HubMessage } from "../protocol/json-hub
 const JSON_TYPE_PREFIX = Buffer.from('{"type":');
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+function startsWithTypePrefix(record: Uint8Array): boolean {
+  for (let i = 0; i < JSON_TYPE_PREFIX.length; i++) if (record[i] !== JSON_TYPE_PREFIX[i]) return false;
+  return true;
+}
+
 const isKnownType = (t: number): boolean => t >= MessageType.Invocation && t <= MessageType.Sequence;
 
 /** Type of a JSON record (without its separator). Throws InvalidDataError for a bad one. */
 export function peekJsonType(record: Uint8Array): MessageType {
   // Fast path: `{"type":N,` or `{"type":N}` with one digit N, no whitespace (what clients write).
-  if (record.length > 10 && Buffer.from(record.buffer, record.byteOffset, JSON_TYPE_PREFIX.length).equals(JSON_TYPE_PREFIX)) {
+  if (record.length > 10 && startsWithTypePrefix(record)) {
     const d = record[8]! - 0x30;
     const after = record[9];
     if (isKnownType(d) && (after === 0x2c || after === 0x7d)) return d as MessageType;
