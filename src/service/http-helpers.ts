@@ -2,43 +2,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 
-/**
- * Which Origins may call with credentials. A function gets the Origin and the request's Host.
- * Default: loopback origins only (http(s)://localhost, 127.0.0.1, [::1], any port), which is
- * also "same origin" for a server that listens on 127.0.0.1.
- */
-export type OriginPolicy = readonly string[] | ((origin: string, host: string | undefined) => boolean);
-
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-export function isLoopbackOrigin(origin: string): boolean {
-  try {
-    const u = new URL(origin);
-    return (u.protocol === "http:" || u.protocol === "https:") && LOOPBACK_HOSTS.has(u.hostname);
-  } catch {
-    return false;
-  }
-}
-
-export function originAllowed(origin: string, host: string | undefined, policy: OriginPolicy = isLoopbackOrigin): boolean {
-  return typeof policy === "function" ? policy(origin, host) : policy.includes(origin);
-}
-
-/**
- * Browsers send credentials: an allowed Origin is echoed with credentials allowed (never `*`);
- * any other Origin gets no CORS headers at all, so the browser keeps the answer from its page.
- */
-export function cors(req: IncomingMessage, res: ServerResponse, policy?: OriginPolicy): void {
-  const origin = req.headers.origin;
-  if (origin) res.setHeader("Vary", "Origin");
-  if (origin && originAllowed(origin, req.headers.host, policy)) {
-    res.setHeader("Access-Control-Allow-Origin", origin);
-    res.setHeader("Access-Control-Allow-Credentials", "true");
-    res.setHeader("Access-Control-Allow-Headers", "authorization, content-type, x-requested-with, x-signalr-user-agent");
-    res.setHeader("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
-  }
-}
-
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });

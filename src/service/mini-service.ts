@@ -29,7 +29,8 @@ import { ClientInvocations } from "./client-invocations.js";
 import { handshakeAnswerLength, isHandshakeAnswer } from "./handshake-answer.js";
 import { ClientConnection, type ClientConnectionLimits } from "./client-connection.js";
 import type { ClientTransport } from "./client-transport.js";
-import { cors, randomId, readBody, refuseUpgrade, requestUrl, sendJson, sendStatus, type OriginPolicy } from "./http-helpers.js";
+import { randomId, readBody, refuseUpgrade, requestUrl, sendJson, sendStatus } from "./http-helpers.js";
+import { applyOriginPolicy, type AllowedOrigins } from "./origin-policy.js";
 import { HubServer } from "./hub-server.js";
 import { LongPollingTransport } from "./long-polling-transport.js";
 import { Membership } from "./membership.js";
@@ -70,10 +71,11 @@ export interface MiniServiceOptions {
   /** A long poll with nothing to deliver is answered empty after this (default 90 000 ms, like ASP.NET Core). */
   longPollTimeoutMs?: number;
   /**
-   * Origins whose browser pages may call negotiate and the transports with credentials: a list,
-   * or a function of (origin, host). Default: loopback origins only. Others get no CORS headers.
+   * Origins whose browser pages may call negotiate and the HTTP transports with credentials: a
+   * list, or a predicate. Default: loopback origins only. Any other Origin, or a Host that does
+   * not name this machine (DNS rebinding), gets 403 and no CORS headers.
    */
-  allowedOrigins?: OriginPolicy;
+  allowedOrigins?: AllowedOrigins;
   /** Ping a server link after this long without sending (default 5 000 ms, like Azure). */
   serverPingIntervalMs?: number;
   /** Drop a server link silent for this long (default 30 000 ms; the real SDK pings every 5 s). */
@@ -151,7 +153,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   private readonly clientWss: WebSocketServer;
   private readonly opts: Required<Omit<MiniServiceOptions, "port" | "accessKey" | "allowStatefulReconnect" | "allowedOrigins">>;
   private readonly allowStatefulReconnect: boolean;
-  private readonly allowedOrigins: OriginPolicy | undefined;
+  private readonly allowedOrigins: AllowedOrigins | undefined;
   /** Connections on HTTP transports (SSE, long polling) by connection token, for their GETs, POSTs and DELETEs. */
   private readonly httpTransports = new Map<string, { transport: ServerSentEventsTransport | LongPollingTransport; conn: ClientConnection; postInFlight: boolean }>();
   private readonly negotiated = new Map<string, Negotiated>();
@@ -280,7 +282,9 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      cors(req, res, this.allowedOrigins);
+      // The same policy as the app server's negotiate (origin-policy.ts): credentials never go to an arbitrary page.
+      const refused = applyOriginPolicy(req, res, this.allowedOrigins);
+      if (refused) return this.refuseJson(res, 403, "origin", refused);
       if (req.method === "OPTIONS") return sendStatus(res, 204);
       const url = requestUrl(req);
       const path = url.pathname.replace(/\/+$/, "");

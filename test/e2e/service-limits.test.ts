@@ -1,6 +1,7 @@
 // The service's client-side limits: what one client can make the service hold or do is
 // bounded, the offender alone gets a clear answer, and its neighbours carry on.
 import type { HubConnection } from "@microsoft/signalr";
+import { request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub } from "../../src/testing/index.js";
 import { event, nextCall, startKit, type Kit } from "./kit.js";
@@ -11,10 +12,13 @@ class Chat extends Hub {
   echo(x: unknown) {
     return x;
   }
-  /** `n` broadcasts of `size` characters each: output the service must queue for slow readers. */
+  /** `n` broadcasts of `size` characters each, a short pause every ten (a pace a reader keeps up with). */
   async blast(n: number, size: number) {
     const text = "x".repeat(size);
-    for (let i = 0; i < n; i++) await this.clients.all.send("blast", i, text);
+    for (let i = 0; i < n; i++) {
+      await this.clients.all.send("blast", i, text);
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 5));
+    }
   }
 }
 
@@ -56,7 +60,7 @@ describe("frames", () => {
 
 describe("send queue", () => {
   it("a client that does not read is dropped once its queue passes maxSendQueueBytes; the others get everything", async () => {
-    kit = await startKit({ hubs: { chat: Chat }, serviceOptions: { maxSendQueueBytes: 256 * 1024 } });
+    kit = await startKit({ hubs: { chat: Chat }, serviceOptions: { maxSendQueueBytes: 512 * 1024 } });
     const reader = await healthy(kit);
     const deaf = await rawClient(kit.servers[0]!, kit.service);
     deaf.ws.send('{"protocol":"json","version":1}\u001e');
@@ -108,8 +112,28 @@ describe("CORS", () => {
     }
     for (const origin of ["http://evil.example", "http://localhost.evil.example", "null", "http://127.0.0.1.nip.io"]) {
       const res = await preflight(kit, origin);
+      expect(res.status, origin).toBe(403);
+      expect(await res.json()).toEqual({ error: `Origin '${origin}' is not allowed.` });
       expect(res.headers.get("access-control-allow-origin"), origin).toBeNull();
       expect(res.headers.get("access-control-allow-credentials"), origin).toBeNull();
+    }
+  });
+
+  it("a Host that does not name this machine (DNS rebinding) is refused on negotiate and the HTTP transports", async () => {
+    kit = await startKit({ hubs: { chat: Chat } });
+    const port = Number(new URL(kit.service.endpoint).port);
+    for (const path of ["/client/negotiate?hub=chat&negotiateVersion=1", "/client/?hub=chat&id=x"]) {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: "127.0.0.1", port, path, method: "POST", headers: { Host: `rebind.evil.example:${port}`, Origin: `http://rebind.evil.example:${port}` } }, (res) => {
+          let body = "";
+          res.on("data", (d: Buffer) => (body += d.toString()));
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      expect(status, path).toBe(403);
+      expect(JSON.parse(body)).toEqual({ error: `Host 'rebind.evil.example:${port}' is not allowed.` });
     }
   });
 
