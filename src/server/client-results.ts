@@ -12,6 +12,7 @@ export class ClientResultError extends Error {
 
 interface Pending {
   method: string;
+  connectionId: string;
   resolve(value: unknown): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
@@ -21,39 +22,40 @@ export class ClientResults {
   private next = 1;
   private readonly pending = new Map<string, Pending>();
 
-  constructor(private readonly connectionId: string, private readonly timeoutMs: number) {}
+  /**
+   * @param prefix of the invocation ids (.NET's are "s<n>"); ids going through the service
+   *   must be unique across servers, so those carry the server id too.
+   */
+  constructor(private readonly prefix: string, private readonly timeoutMs: number) {}
 
-  /** A fresh invocation id (prefixed "s" like .NET's) and the promise of its answer. */
-  create(method: string): { invocationId: string; result: Promise<unknown> } {
-    const invocationId = `s${this.next++}`;
+  /** A fresh invocation id and the promise of the answer of `connectionId`. */
+  create(method: string, connectionId: string): { invocationId: string; result: Promise<unknown> } {
+    const invocationId = `${this.prefix}${this.next++}`;
     const result = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(invocationId);
-        reject(new ClientResultError(`Client '${this.connectionId}' did not answer '${method}' within ${this.timeoutMs} ms.`, "timeout"));
+        reject(new ClientResultError(`Client '${connectionId}' did not answer '${method}' within ${this.timeoutMs} ms.`, "timeout"));
       }, this.timeoutMs);
-      this.pending.set(invocationId, { method, resolve, reject, timer });
+      this.pending.set(invocationId, { method, connectionId, resolve, reject, timer });
     });
     return { invocationId, result };
   }
 
   /** True when the id was a pending client result (then it is settled). */
-  complete(invocationId: string, outcome: { result?: unknown; error?: string }): boolean {
+  complete(invocationId: string, outcome: { result?: unknown; error?: string; disconnected?: boolean }): boolean {
     const p = this.pending.get(invocationId);
     if (!p) return false;
     this.pending.delete(invocationId);
     clearTimeout(p.timer);
-    if (outcome.error !== undefined) p.reject(new ClientResultError(outcome.error, "error"));
+    if (outcome.disconnected) p.reject(new ClientResultError(`Connection '${p.connectionId}' disconnected.`, "disconnected"));
+    else if (outcome.error !== undefined) p.reject(new ClientResultError(outcome.error, "error"));
     else p.resolve(outcome.result ?? null);
     return true;
   }
 
   /** The connection closed: every pending call fails, as .NET's "Connection '…' disconnected.". */
   rejectAll(): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new ClientResultError(`Connection '${this.connectionId}' disconnected.`, "disconnected"));
-    }
-    this.pending.clear();
+    for (const id of [...this.pending.keys()]) this.complete(id, { disconnected: true });
   }
 
   /** The server died: nothing settles (a crash runs no more hub code), timers are freed. */

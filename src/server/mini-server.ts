@@ -5,6 +5,8 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEFAULT_EXIT_METHOD, type ExitPayload } from "../protocol/conventions.js";
+import { hubProtocol } from "../protocol/hub-protocol.js";
+import { MessageType, type CompletionMessage } from "../protocol/json-hub-protocol.js";
 import { MIGRATE_FROM_HEADER, MIGRATE_TO_HEADER, ServiceMessageType, type ServiceMessage } from "../protocol/service-protocol.js";
 import { GracefulShutdownMode } from "../protocol/shutdown-mode.js";
 import { SERVER_ID_CLAIM, clientAudience, serverAudience, signToken } from "../service/access-token.js";
@@ -14,9 +16,10 @@ import { applyOriginPolicy, type AllowedOrigins } from "../service/origin-policy
 import type { DeliveryLedger } from "./delivery-dedup.js";
 import { helloWanted, type HelloMode } from "./hello-policy.js";
 import { ShutdownHooks, type GracefulShutdownOptions, type HookRun, type ShutdownHook, type ShutdownReport } from "./graceful-shutdown.js";
-import { groupManager, hubClients, type HubTransport } from "./hub-clients.js";
+import { groupManager, hubClients, invocationPayloads, type HubTransport } from "./hub-clients.js";
 import type { HubClass, HubContext } from "./hub.js";
 import { ServerConnection, type ConnectionLimits } from "./server-connection.js";
+import { ClientResults } from "./client-results.js";
 import { ServiceLink } from "./service-link.js";
 
 export interface Identity {
@@ -81,12 +84,29 @@ interface HubRuntime {
   linkOf: Map<string, ServiceLink>;
   /** Closed by the service, still running what it had sent, then onDisconnected. */
   leaving: Set<ServerConnection>;
+  /** Client results this server asked of clients of other servers, answered through the service. */
+  remoteResults: ClientResults;
 }
 
 const defaultIdentify = (_req: IncomingMessage, url: URL): Identity | undefined => {
   const user = url.searchParams.get("user");
   return user ? { userId: user } : undefined;
 };
+
+/** A ClientCompletion's payload: one Completion in the client's hub protocol, framed. */
+function decodeCompletion(protocolName: string, payload: Uint8Array): CompletionMessage | undefined {
+  const protocol = hubProtocol(protocolName);
+  if (!protocol) return undefined;
+  try {
+    const reader = protocol.reader();
+    reader.push(payload);
+    const record = reader.next();
+    const m = record && protocol.parse(record);
+    return m && m.type === MessageType.Completion && m.bindingError === undefined ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The redirect URL, as the real server SDK builds it: the service's client endpoint plus
@@ -212,7 +232,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
 
   private async linkHub(name: string, cls: HubClass, count: number): Promise<void> {
     const token = await signToken({ audience: serverAudience(this.endpoint, name), accessKey: this.accessKey, claims: { [SERVER_ID_CLAIM]: this.id } });
-    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), leaving: new Set(), context: undefined!, transport: undefined! };
+    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), leaving: new Set(), remoteResults: new ClientResults(`s-${this.id}-`, this.limits.clientResultTimeoutMs), context: undefined!, transport: undefined! };
     // Every path out of the hub goes through here; a dead server sends nothing.
     h.transport = {
       send: (m) => (this.state === "stopped" ? Promise.resolve() : this.sendOnHub(h, m)),
@@ -220,9 +240,12 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
       invokeClient: (id, method, args) => {
         if (this.state === "stopped") return new Promise(() => {}); // a dead server waits for nothing
         const conn = h.connections.get(id);
-        // Until the service routes client results between servers, the client must be on this one.
-        if (!conn) return Promise.reject(new Error(`Connection '${id}' is not connected to server '${this.id}'; client results reach only this server's clients for now.`));
-        return conn.invokeClient(method, args);
+        if (conn) return conn.invokeClient(method, args);
+        // A client of another server: as the real SDK, through the service (ClientInvocation),
+        // which hands the client's answer back as ClientCompletion or ErrorCompletion.
+        const { invocationId, result } = h.remoteResults.create(method, id);
+        void this.sendOnHub(h, { type: ServiceMessageType.ClientInvocation, invocationId, connectionId: id, callerServerId: this.id, payloads: invocationPayloads(method, args, invocationId) });
+        return result;
       },
       joinGroup: (id, group) => this.withAck(h, ServiceMessageType.JoinGroupWithAck, id, group),
       leaveGroup: (id, group) => this.withAck(h, ServiceMessageType.LeaveGroupWithAck, id, group),
@@ -301,8 +324,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     switch (m.type) {
       case ServiceMessageType.OpenConnection: {
         const migratedFrom = m.headers[MIGRATE_FROM_HEADER]?.[0];
-        // queryString arrives with the real OpenConnection layout; older services do not send it.
-        const queryString = (m as { queryString?: unknown }).queryString;
+        const queryString = m.queryString;
         const conn: ServerConnection = new ServerConnection({
           id: m.connectionId,
           hub: h.name,
@@ -319,6 +341,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
           deliver: (payload) => (this.state === "stopped" ? Promise.resolve() : link.send({ type: ServiceMessageType.ConnectionData, connectionId: m.connectionId, payload })),
           closeWithError: (error) => void this.sendOnHub(h, { type: ServiceMessageType.CloseConnection, connectionId: m.connectionId, error, headers: {} }),
           deliveries: this.o.deliveries,
+          onRoutedCompletion: (route, completion) => this.routeCompletion(h, conn, route, completion),
           log: this.log,
           onEnded: (c) => {
             h.leaving.delete(c);
@@ -334,6 +357,19 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
       }
       case ServiceMessageType.ConnectionData:
         return h.connections.get(m.connectionId)?.receive(m.payload);
+      case ServiceMessageType.ClientInvocation:
+        // Another server asked one of our clients for a result: its answer reaches us; route it back.
+        return h.connections.get(m.connectionId)?.routeResult(m.invocationId, m.callerServerId);
+      case ServiceMessageType.ClientCompletion: {
+        const completion = decodeCompletion(m.protocol, m.payload);
+        if (!completion) return void h.remoteResults.complete(m.invocationId, { error: `The client's answer could not be read (${m.protocol}).` });
+        return void h.remoteResults.complete(m.invocationId, completion.error !== undefined ? { error: completion.error } : { result: completion.result });
+      }
+      case ServiceMessageType.ErrorCompletion:
+        // The service's own error when the client left before answering.
+        return void h.remoteResults.complete(m.invocationId, /disconnected/i.test(m.error) ? { disconnected: true } : { error: m.error });
+      case ServiceMessageType.ServiceMapping:
+        return; // which service instance holds the client: one instance here
       case ServiceMessageType.CloseConnection: {
         const conn = h.connections.get(m.connectionId);
         if (!conn || conn.isEnded) return;
@@ -348,6 +384,25 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
       default:
         this.log(`server ${this.id}: unexpected service message ${m.type}`);
     }
+  }
+
+  /** Our client answered another server's client result: hand it to the service for that server. */
+  private routeCompletion(h: HubRuntime, conn: ServerConnection, route: { invocationId: string; callerServerId: string }, c: CompletionMessage): void {
+    const base = { invocationId: route.invocationId, connectionId: conn.id, callerServerId: route.callerServerId };
+    const protocol = conn.protocol;
+    let payload: Uint8Array | undefined;
+    try {
+      if (protocol && c.bindingError === undefined)
+        payload = protocol.write(c.error !== undefined ? { type: c.type, invocationId: c.invocationId, error: c.error } : { type: c.type, invocationId: c.invocationId, result: c.result });
+    } catch {
+      payload = undefined;
+    }
+    void this.sendOnHub(
+      h,
+      payload && protocol
+        ? { type: ServiceMessageType.ClientCompletion, ...base, protocol: protocol.name, payload }
+        : { type: ServiceMessageType.ErrorCompletion, ...base, error: c.bindingError ?? "The client's answer could not be serialized." },
+    );
   }
 
   /**
@@ -452,6 +507,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     this.state = "stopped";
     // Death is death: queued and running work is discarded, no hub code is started again.
     for (const h of this.hubs.values()) {
+      h.remoteResults.forget();
       for (const c of [...h.connections.values(), ...h.leaving]) c.kill();
       h.connections.clear();
       h.linkOf.clear();

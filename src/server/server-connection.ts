@@ -57,6 +57,8 @@ export interface ServerConnectionInit {
   deliver(payload: Uint8Array): Promise<void>;
   /** Asks the service to close this client with an error it receives. */
   closeWithError(error: string): void;
+  /** The client answered a client result another server asked for (routed through the service). */
+  onRoutedCompletion(route: { invocationId: string; callerServerId: string }, completion: CompletionMessage): void;
   log(message: string): void;
   /** The connection ended here, after onDisconnected (not called when the server died). */
   onEnded(conn: ServerConnection): void;
@@ -84,6 +86,8 @@ export class ServerConnection {
   private readonly clientResults: ClientResults;
   /** The delivery id announced for the next invocation (DELIVERY_METHOD marker). */
   private delivery: DeliveryId | undefined;
+  /** Client results other servers asked this client for: invocation id → the caller server. */
+  private readonly routed = new Map<string, string>();
   /** Server-to-client streams running, by invocation id. */
   private readonly outStreams = new Map<string, { cancelled: boolean }>();
   /** Client-to-server streams open, by stream id. */
@@ -97,7 +101,7 @@ export class ServerConnection {
     this.id = o.id;
     if (o.migratedFrom !== undefined) this.migration = { from: o.migratedFrom, to: o.serverId };
     this.limit = new InvocationLimit(o.limits.maxParallelInvocations);
-    this.clientResults = new ClientResults(o.id, o.limits.clientResultTimeoutMs);
+    this.clientResults = new ClientResults("s", o.limits.clientResultTimeoutMs);
   }
 
   /** Ended here (closed, migrated away) or dead with its server. */
@@ -161,9 +165,14 @@ export class ServerConnection {
   /** Client results: sends an Invocation with an id and waits for the client's Completion. */
   async invokeClient(method: string, args: unknown[]): Promise<unknown> {
     if (this.isEnded) throw new Error(`Connection '${this.id}' disconnected.`);
-    const { invocationId, result } = this.clientResults.create(method);
+    const { invocationId, result } = this.clientResults.create(method, this.id);
     await this.send({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
     return result;
+  }
+
+  /** The service says another server asked this client for a result: route its answer back. */
+  routeResult(invocationId: string, callerServerId: string): void {
+    if (!this.isEnded) this.routed.set(invocationId, callerServerId);
   }
 
   private stopReading(): void {
@@ -279,7 +288,11 @@ export class ServerConnection {
       return s.complete(m.error !== undefined ? new Error(m.error) : undefined);
     }
     const outcome = m.bindingError !== undefined ? { error: `Failed to read the client's result. ${m.bindingError}` } : m.error !== undefined ? { error: m.error } : { result: m.result };
-    if (!this.clientResults.complete(m.invocationId, outcome)) this.o.log(`connection ${this.id}: unexpected completion '${m.invocationId}'`);
+    if (this.clientResults.complete(m.invocationId, outcome)) return;
+    const caller = this.routed.get(m.invocationId);
+    if (caller === undefined) return this.o.log(`connection ${this.id}: unexpected completion '${m.invocationId}'`);
+    this.routed.delete(m.invocationId);
+    if (this.phase !== "dead") this.o.onRoutedCompletion({ invocationId: m.invocationId, callerServerId: caller }, m);
   }
 
   // ---- Invocations --------------------------------------------------------------------
