@@ -1,6 +1,7 @@
-// The chat hub, following docs/csharp-hub.md: `graceful.hello` to SDK connections (query
-// graceful=1) with the migration source, `exit` from the shutdown hook (Program.cs). Every
-// lifecycle step is written as an EVENT line the tests read.
+// The chat hub. Its conventions are the files docs/csharp-hub.md shows: GracefulHub sends
+// `graceful.hello` to SDK connections (query graceful=1) with the migration source, and
+// GracefulExit's hook broadcasts `exit` (Program.cs). Every lifecycle step is written as an EVENT
+// line the tests read.
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Azure.SignalR;
@@ -9,7 +10,7 @@ namespace ChatServer;
 
 public record ServerInfo(string Id);
 
-public class Chat(ServerInfo server, IChatStore store) : Hub
+public class Chat(ServerInfo server, IChatStore store) : GracefulHub
 {
     public override async Task OnConnectedAsync()
     {
@@ -20,9 +21,7 @@ public class Chat(ServerInfo server, IChatStore store) : Hub
         var viaHttpContext = Context.GetHttpContext()?.Features.Get<IConnectionMigrationFeature>();
         var graceful = Context.GetHttpContext()?.Request.Query["graceful"].Contains("1") == true;
         Events.Write("connected", new { connectionId = Context.ConnectionId, migratedFrom = migration?.MigrateFrom, httpContextFeature = viaHttpContext != null, graceful });
-        if (graceful)
-            await Clients.Caller.SendAsync("graceful.hello", new { serverId = server.Id, migratedFrom = migration?.MigrateFrom });
-        await base.OnConnectedAsync();
+        await base.OnConnectedAsync(); // GracefulHub: the hello, to SDK connections only
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
@@ -85,9 +84,4 @@ public static class Events
 
     public static void Write(string what, object details) =>
         Logger?.LogInformation("EVENT {Event}", JsonSerializer.Serialize(new { what, details }));
-}
-
-public sealed class FixedServerName(string name) : IServerNameProvider
-{
-    public string GetName() => name;
 }

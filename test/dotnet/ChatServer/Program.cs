@@ -18,9 +18,10 @@ builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat =
 var serverId = Environment.GetEnvironmentVariable("SERVER_ID") ?? $"{Environment.MachineName}-{Environment.ProcessId}";
 var storeUrl = Environment.GetEnvironmentVariable("CHAT_STORE_URL");
 builder.Services.AddSingleton(new ServerInfo(serverId));
+GracefulHub.ServerId = serverId; // named in the hello and the exit, and (GracefulServerName) the SDK's server name
 builder.Services.AddSingleton<IChatStore>(storeUrl is { Length: > 0 } ? new HttpChatStore(storeUrl) : new MemoryChatStore());
 
-var signalR = builder.Services.AddSignalR();
+var signalR = builder.Services.AddSignalR().AddMessagePackProtocol();
 if (!string.IsNullOrEmpty(builder.Configuration["Azure:SignalR:ConnectionString"]))
 {
     var mode = Enum.Parse<GracefulShutdownMode>(Environment.GetEnvironmentVariable("SHUTDOWN_MODE") ?? "WaitForClientsClose");
@@ -31,21 +32,23 @@ if (!string.IsNullOrEmpty(builder.Configuration["Azure:SignalR:ConnectionString"
         option.GracefulShutdown.Mode = mode;
         option.GracefulShutdown.Timeout = timeout;
 
-        option.GracefulShutdown.Add<Chat>(async (c) =>
+        option.GracefulShutdown.Add<Chat>(_ =>
         {
             Events.Write("hook", new { serverId, mode = mode.ToString() });
-            await c.Clients.All.SendAsync("exit", new { serverId, mode = mode.ToString() });
+            return Task.CompletedTask;
         });
+        option.GracefulShutdown.AddGracefulExit<Chat>(); // docs/csharp-hub.md: exit { serverId, mode, timeoutMs }
     });
     // The SDK names its server in the token and in Asrs-Migrate-From/To; make that the hub's id too.
-    builder.Services.AddSingleton<IServerNameProvider>(new FixedServerName(serverId));
+    builder.Services.AddSingleton<IServerNameProvider>(new GracefulServerName());
     // The host must outlive the graceful shutdown's own budget.
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = timeout + TimeSpan.FromSeconds(10));
 }
 
 var app = builder.Build();
 Events.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ChatServer");
-app.MapHub<Chat>("/chat");
+// Stateful reconnect for self-hosted clients that ask for it: a dropped WebSocket is re-opened and replayed.
+app.MapHub<Chat>("/chat", o => o.AllowStatefulReconnects = true);
 app.Lifetime.ApplicationStopping.Register(() => Events.Write("stopping", new { serverId }));
 app.Lifetime.ApplicationStopped.Register(() => Events.Write("stopped", new { serverId }));
 app.Run();
