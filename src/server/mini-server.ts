@@ -247,8 +247,9 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
         void this.sendOnHub(h, { type: ServiceMessageType.ClientInvocation, invocationId, connectionId: id, callerServerId: this.id, payloads: invocationPayloads(method, args, invocationId) });
         return result;
       },
-      joinGroup: (id, group) => this.withAck(h, ServiceMessageType.JoinGroupWithAck, id, group),
-      leaveGroup: (id, group) => this.withAck(h, ServiceMessageType.LeaveGroupWithAck, id, group),
+      // A dead server's hub code waits forever rather than resuming on a rejection.
+      joinGroup: (id, group) => (this.state === "stopped" ? new Promise(() => {}) : this.withAck(h, ServiceMessageType.JoinGroupWithAck, id, group)),
+      leaveGroup: (id, group) => (this.state === "stopped" ? new Promise(() => {}) : this.withAck(h, ServiceMessageType.LeaveGroupWithAck, id, group)),
     };
     h.context = { hub: name, serverId: this.id, clients: hubClients(h.transport), groups: groupManager(h.transport) };
     this.hubs.set(name, h);
@@ -277,7 +278,8 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
   private withAck(h: HubRuntime, type: ServiceMessageType.JoinGroupWithAck | ServiceMessageType.LeaveGroupWithAck, id: string, group: string): Promise<void> {
     const link = h.linkOf.get(id) ?? this.liveLink(h);
     if (!link) return Promise.reject(new Error(`Server '${this.id}' has no link to the service.`));
-    return link.sendWithAck(type, id, group);
+    // If the server dies meanwhile, the waiting hub code stays parked: a crash resumes nothing.
+    return link.sendWithAck(type, id, group).catch((e: unknown) => (this.state === "stopped" ? new Promise<void>(() => {}) : Promise.reject(e)));
   }
 
   // ---- /negotiate ---------------------------------------------------------------------
