@@ -1,6 +1,9 @@
 // Client results: a hub awaiting a value from one client's method (.NET 7+
 // `Clients.Client(id).InvokeAsync`). The server sends an Invocation with an id and the
-// client answers with a Completion. Pending calls live here, each with its timeout.
+// client answers with a Completion. Pending calls live here, each with its timeout; the
+// answers that travel between servers through the service are encoded here too.
+import { hubProtocol, type HubProtocol } from "../protocol/hub-protocol.js";
+import { MessageType, type CompletionMessage } from "../protocol/json-hub-protocol.js";
 
 /** The client did not answer in time, answered with an error, or went away. */
 export class ClientResultError extends Error {
@@ -62,5 +65,33 @@ export class ClientResults {
   forget(): void {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
+  }
+}
+
+/**
+ * A ClientCompletion's payload, as the real SDK sends it: the client's Completion in the
+ * client's own hub protocol, framed. Undefined when it cannot be written (or was unreadable).
+ */
+export function completionPayload(protocol: HubProtocol, c: CompletionMessage): Uint8Array | undefined {
+  if (c.bindingError !== undefined) return undefined;
+  try {
+    return protocol.write(c.error !== undefined ? { type: c.type, invocationId: c.invocationId, error: c.error } : { type: c.type, invocationId: c.invocationId, result: c.result });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a ClientCompletion's payload back; undefined when it is not one readable Completion. */
+export function readCompletionPayload(protocolName: string, payload: Uint8Array): CompletionMessage | undefined {
+  const protocol = hubProtocol(protocolName);
+  if (!protocol) return undefined;
+  try {
+    const reader = protocol.reader();
+    reader.push(payload);
+    const record = reader.next();
+    const m = record && protocol.parse(record);
+    return m && m.type === MessageType.Completion && m.bindingError === undefined ? m : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -2,30 +2,27 @@
 // client's /negotiate with a redirect to the service, keeps server links to the service
 // per hub, runs hub classes, and shuts down gracefully in the mode it is given.
 import { EventEmitter } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEFAULT_EXIT_METHOD, type ExitPayload } from "../protocol/conventions.js";
-import { hubProtocol } from "../protocol/hub-protocol.js";
-import { MessageType, type CompletionMessage } from "../protocol/json-hub-protocol.js";
+import type { CompletionMessage } from "../protocol/json-hub-protocol.js";
 import { MIGRATE_FROM_HEADER, MIGRATE_TO_HEADER, ServiceMessageType, type ServiceMessage } from "../protocol/service-protocol.js";
 import { GracefulShutdownMode } from "../protocol/shutdown-mode.js";
-import { SERVER_ID_CLAIM, clientAudience, serverAudience, signToken } from "../service/access-token.js";
-import { randomId, requestUrl, sendJson, sendStatus } from "../service/http-helpers.js";
+import { SERVER_ID_CLAIM, serverAudience, signToken } from "../service/access-token.js";
+import { randomId } from "../service/http-helpers.js";
 import type { MiniService } from "../service/mini-service.js";
-import { applyOriginPolicy, type AllowedOrigins } from "../service/origin-policy.js";
+import type { AllowedOrigins } from "../service/origin-policy.js";
 import type { DeliveryLedger } from "./delivery-dedup.js";
 import { helloWanted, type HelloMode } from "./hello-policy.js";
+import { negotiateEndpoint, type Identity } from "./negotiate-endpoint.js";
 import { ShutdownHooks, type GracefulShutdownOptions, type HookRun, type ShutdownHook, type ShutdownReport } from "./graceful-shutdown.js";
 import { groupManager, hubClients, invocationPayloads, type HubTransport } from "./hub-clients.js";
 import type { HubClass, HubContext } from "./hub.js";
 import { ServerConnection, type ConnectionLimits } from "./server-connection.js";
-import { ClientResults } from "./client-results.js";
+import { ClientResults, completionPayload, readCompletionPayload } from "./client-results.js";
 import { ServiceLink } from "./service-link.js";
 
-export interface Identity {
-  userId?: string;
-  claims?: Record<string, string>;
-}
+export type { Identity } from "./negotiate-endpoint.js";
 
 export interface MiniServerOptions {
   /** The service to link to: a MiniService, or the endpoint and access key of one. */
@@ -88,47 +85,6 @@ interface HubRuntime {
   remoteResults: ClientResults;
 }
 
-const defaultIdentify = (_req: IncomingMessage, url: URL): Identity | undefined => {
-  const user = url.searchParams.get("user");
-  return user ? { userId: user } : undefined;
-};
-
-/** A ClientCompletion's payload: one Completion in the client's hub protocol, framed. */
-function decodeCompletion(protocolName: string, payload: Uint8Array): CompletionMessage | undefined {
-  const protocol = hubProtocol(protocolName);
-  if (!protocol) return undefined;
-  try {
-    const reader = protocol.reader();
-    reader.push(payload);
-    const record = reader.next();
-    const m = record && protocol.parse(record);
-    return m && m.type === MessageType.Completion && m.bindingError === undefined ? m : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The redirect URL, as the real server SDK builds it: the service's client endpoint plus
- * `asrs.op` (the original path) and the client's own query string, which the service hands
- * back to the app server in OpenConnection (that is how `graceful=1` reaches it).
- */
-function clientUrl(audience: string, hub: string, request: URL): string {
-  const q = new URLSearchParams(request.search);
-  q.delete("negotiateVersion"); // the client adds its own on the next negotiate
-  const rest = q.toString();
-  return `${audience}&asrs.op=${encodeURIComponent(`/${hub}`)}${rest ? `&${rest}` : ""}`;
-}
-
-/** A malformed %-escape is a bad path (404), not a server error. */
-const safeDecode = (s: string): string | undefined => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return undefined;
-  }
-};
-
 export class MiniServer extends EventEmitter<MiniServerEvents> {
   readonly id: string;
   /** Register shutdown hooks: `server.gracefulShutdown.add("chat", async (hub) => …)`. */
@@ -187,7 +143,16 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     this.accessKey = o.service.accessKey;
     this.log = o.log ?? (() => {});
     this.gracefulShutdown = new ShutdownHooks(() => [...this.hubs.keys()]);
-    this.http = createServer((req, res) => void this.onRequest(req, res));
+    const negotiate = negotiateEndpoint({
+      endpoint: this.endpoint,
+      accessKey: this.accessKey,
+      hasHub: (name) => this.hubs.has(name),
+      identify: o.identify,
+      tokenLifetimeSeconds: o.tokenLifetimeSeconds,
+      allowedOrigins: o.allowedOrigins,
+      log: this.log,
+    });
+    this.http = createServer((req, res) => void negotiate(req, res));
   }
 
   static async start(options: MiniServerOptions): Promise<MiniServer> {
@@ -282,43 +247,6 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     return link.sendWithAck(type, id, group).catch((e: unknown) => (this.state === "stopped" ? new Promise<void>(() => {}) : Promise.reject(e)));
   }
 
-  // ---- /negotiate ---------------------------------------------------------------------
-
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      const refused = applyOriginPolicy(req, res, this.o.allowedOrigins);
-      if (refused) {
-        req.resume();
-        return sendJson(res, 403, { error: refused });
-      }
-      if (req.method === "OPTIONS") return sendStatus(res, 204);
-      const url = requestUrl(req);
-      const m = /^\/([^/]+)\/negotiate\/?$/.exec(url.pathname);
-      const hub = m ? safeDecode(m[1]!) : undefined;
-      if (!hub || !this.hubs.has(hub)) return sendStatus(res, 404, "Not found.");
-      if (req.method !== "POST") return sendStatus(res, 405, "Negotiate must be a POST.");
-      req.resume();
-      let identity: Identity | undefined;
-      try {
-        identity = await (this.o.identify ?? defaultIdentify)(req, url);
-      } catch (e) {
-        return sendJson(res, 401, { error: `Unauthorized: ${(e as Error).message}` });
-      }
-      const audience = clientAudience(this.endpoint, hub);
-      const accessToken = await signToken({
-        audience,
-        accessKey: this.accessKey,
-        ...(identity?.userId !== undefined ? { userId: identity.userId } : {}),
-        ...(identity?.claims ? { claims: identity.claims } : {}),
-        ...(this.o.tokenLifetimeSeconds !== undefined ? { lifetimeSeconds: this.o.tokenLifetimeSeconds } : {}),
-      });
-      sendJson(res, 200, { url: clientUrl(audience, hub, url), accessToken });
-    } catch (e) {
-      this.log(`negotiate failed: ${(e as Error).message}`);
-      if (!res.headersSent) sendStatus(res, 500, "Internal error.");
-    }
-  }
-
   // ---- Messages from the service --------------------------------------------------------
 
   private onServiceMessage(h: HubRuntime, link: ServiceLink, m: ServiceMessage): void {
@@ -363,7 +291,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
         // Another server asked one of our clients for a result: its answer reaches us; route it back.
         return h.connections.get(m.connectionId)?.routeResult(m.invocationId, m.callerServerId);
       case ServiceMessageType.ClientCompletion: {
-        const completion = decodeCompletion(m.protocol, m.payload);
+        const completion = readCompletionPayload(m.protocol, m.payload);
         if (!completion) return void h.remoteResults.complete(m.invocationId, { error: `The client's answer could not be read (${m.protocol}).` });
         return void h.remoteResults.complete(m.invocationId, completion.error !== undefined ? { error: completion.error } : { result: completion.result });
       }
@@ -392,13 +320,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
   private routeCompletion(h: HubRuntime, conn: ServerConnection, route: { invocationId: string; callerServerId: string }, c: CompletionMessage): void {
     const base = { invocationId: route.invocationId, connectionId: conn.id, callerServerId: route.callerServerId };
     const protocol = conn.protocol;
-    let payload: Uint8Array | undefined;
-    try {
-      if (protocol && c.bindingError === undefined)
-        payload = protocol.write(c.error !== undefined ? { type: c.type, invocationId: c.invocationId, error: c.error } : { type: c.type, invocationId: c.invocationId, result: c.result });
-    } catch {
-      payload = undefined;
-    }
+    const payload = protocol && completionPayload(protocol, c);
     void this.sendOnHub(
       h,
       payload && protocol
