@@ -31,17 +31,20 @@ export class ClientResults {
    */
   constructor(private readonly prefix: string, private readonly timeoutMs: number) {}
 
-  /** A fresh invocation id and the promise of the answer of `connectionId`. */
-  create(method: string, connectionId: string): { invocationId: string; result: Promise<unknown> } {
-    const invocationId = `${this.prefix}${this.next++}`;
-    const result = new Promise<unknown>((resolve, reject) => {
+  /** A fresh invocation id; nothing is pending until `wait()`. */
+  nextId(): string {
+    return `${this.prefix}${this.next++}`;
+  }
+
+  /** The promise of `connectionId`'s answer to `invocationId`, bounded by the timeout. */
+  wait(invocationId: string, method: string, connectionId: string): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(invocationId);
         reject(new ClientResultError(`Client '${connectionId}' did not answer '${method}' within ${this.timeoutMs} ms.`, "timeout"));
       }, this.timeoutMs);
       this.pending.set(invocationId, { method, connectionId, resolve, reject, timer });
     });
-    return { invocationId, result };
   }
 
   /** True when the id was a pending client result (then it is settled). */
@@ -54,11 +57,6 @@ export class ClientResults {
     else if (outcome.error !== undefined) p.reject(new ClientResultError(outcome.error, "error"));
     else p.resolve(outcome.result ?? null);
     return true;
-  }
-
-  /** The connection closed: every pending call fails, as .NET's "Connection '…' disconnected.". */
-  rejectAll(): void {
-    for (const id of [...this.pending.keys()]) this.complete(id, { disconnected: true });
   }
 
   /** The server died: nothing settles (a crash runs no more hub code), timers are freed. */

@@ -81,8 +81,8 @@ interface HubRuntime {
   linkOf: Map<string, ServiceLink>;
   /** Closed by the service, still running what it had sent, then onDisconnected. */
   leaving: Set<ServerConnection>;
-  /** Client results this server asked of clients of other servers, answered through the service. */
-  remoteResults: ClientResults;
+  /** Client results this server asked for, answered through the service or by its own clients. */
+  clientResults: ClientResults;
 }
 
 export class MiniServer extends EventEmitter<MiniServerEvents> {
@@ -197,19 +197,22 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
 
   private async linkHub(name: string, cls: HubClass, count: number): Promise<void> {
     const token = await signToken({ audience: serverAudience(this.endpoint, name), accessKey: this.accessKey, claims: { [SERVER_ID_CLAIM]: this.id } });
-    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), leaving: new Set(), remoteResults: new ClientResults(`s-${this.id}-`, this.limits.clientResultTimeoutMs), context: undefined!, transport: undefined! };
+    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), leaving: new Set(), clientResults: new ClientResults(`s-${this.id}-`, this.limits.clientResultTimeoutMs), context: undefined!, transport: undefined! };
     // Every path out of the hub goes through here; a dead server sends nothing.
     h.transport = {
       send: (m) => (this.state === "stopped" ? Promise.resolve() : this.sendOnHub(h, m)),
       sendToConnection: (id, message) => h.connections.get(id)?.send(message) ?? Promise.resolve(),
       invokeClient: (id, method, args) => {
         if (this.state === "stopped") return new Promise(() => {}); // a dead server waits for nothing
-        const conn = h.connections.get(id);
-        if (conn) return conn.invokeClient(method, args);
-        // A client of another server: as the real SDK, through the service (ClientInvocation),
-        // which hands the client's answer back as ClientCompletion or ErrorCompletion.
-        const { invocationId, result } = h.remoteResults.create(method, id);
-        void this.sendOnHub(h, { type: ServiceMessageType.ClientInvocation, invocationId, connectionId: id, callerServerId: this.id, payloads: invocationPayloads(method, args, invocationId) });
+        // As the real SDK, always through the service (ClientInvocation): it delivers the
+        // invocation and, for a client of another server, routes the answer back to us as
+        // ClientCompletion; it answers ErrorCompletion itself when the client leaves first.
+        // On the client's own link when it is ours, so it stays in order with our other writes.
+        const invocationId = h.clientResults.nextId();
+        const payloads = invocationPayloads(method, args, invocationId); // throws on unserializable arguments
+        const result = h.clientResults.wait(invocationId, method, id);
+        const message: ServiceMessage = { type: ServiceMessageType.ClientInvocation, invocationId, connectionId: id, callerServerId: this.id, payloads };
+        void (h.linkOf.get(id)?.send(message) ?? this.sendOnHub(h, message));
         return result;
       },
       // A dead server's hub code waits forever rather than resuming on a rejection.
@@ -271,7 +274,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
           deliver: (payload) => (this.state === "stopped" ? Promise.resolve() : link.send({ type: ServiceMessageType.ConnectionData, connectionId: m.connectionId, payload })),
           closeWithError: (error) => void this.sendOnHub(h, { type: ServiceMessageType.CloseConnection, connectionId: m.connectionId, error, headers: {} }),
           deliveries: this.o.deliveries,
-          onRoutedCompletion: (route, completion) => this.routeCompletion(h, conn, route, completion),
+          onClientResult: (completion, callerServerId) => this.onClientResult(h, conn, completion, callerServerId),
           log: this.log,
           onEnded: (c) => {
             h.leaving.delete(c);
@@ -292,12 +295,12 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
         return h.connections.get(m.connectionId)?.routeResult(m.invocationId, m.callerServerId);
       case ServiceMessageType.ClientCompletion: {
         const completion = readCompletionPayload(m.protocol, m.payload);
-        if (!completion) return void h.remoteResults.complete(m.invocationId, { error: `The client's answer could not be read (${m.protocol}).` });
-        return void h.remoteResults.complete(m.invocationId, completion.error !== undefined ? { error: completion.error } : { result: completion.result });
+        if (!completion) return void h.clientResults.complete(m.invocationId, { error: `The client's answer could not be read (${m.protocol}).` });
+        return void h.clientResults.complete(m.invocationId, completion.error !== undefined ? { error: completion.error } : { result: completion.result });
       }
       case ServiceMessageType.ErrorCompletion:
         // The service's own error when the client left before answering.
-        return void h.remoteResults.complete(m.invocationId, /disconnected/i.test(m.error) ? { disconnected: true } : { error: m.error });
+        return void h.clientResults.complete(m.invocationId, /disconnected|does not exist/i.test(m.error) ? { disconnected: true } : { error: m.error });
       case ServiceMessageType.ServiceMapping:
         return; // which service instance holds the client: one instance here
       case ServiceMessageType.CloseConnection: {
@@ -316,9 +319,17 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     }
   }
 
-  /** Our client answered another server's client result: hand it to the service for that server. */
-  private routeCompletion(h: HubRuntime, conn: ServerConnection, route: { invocationId: string; callerServerId: string }, c: CompletionMessage): void {
-    const base = { invocationId: route.invocationId, connectionId: conn.id, callerServerId: route.callerServerId };
+  /**
+   * One of our clients answered a client result. Ours: settle it, and tell the service it is
+   * done (as the real SDK does). Another server's: hand the answer to the service for it.
+   */
+  private onClientResult(h: HubRuntime, conn: ServerConnection, c: CompletionMessage, callerServerId: string | undefined): void {
+    const caller = callerServerId ?? this.id;
+    if (caller === this.id) {
+      const outcome = c.bindingError !== undefined ? { error: `Failed to read the client's result. ${c.bindingError}` } : c.error !== undefined ? { error: c.error } : { result: c.result };
+      if (!h.clientResults.complete(c.invocationId, outcome)) return this.log(`connection ${conn.id}: unexpected completion '${c.invocationId}'`);
+    }
+    const base = { invocationId: c.invocationId, connectionId: conn.id, callerServerId: caller };
     const protocol = conn.protocol;
     const payload = protocol && completionPayload(protocol, c);
     void this.sendOnHub(
@@ -431,7 +442,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     this.state = "stopped";
     // Death is death: queued and running work is discarded, no hub code is started again.
     for (const h of this.hubs.values()) {
-      h.remoteResults.forget();
+      h.clientResults.forget();
       for (const c of [...h.connections.values(), ...h.leaving]) c.kill();
       h.connections.clear();
       h.linkOf.clear();

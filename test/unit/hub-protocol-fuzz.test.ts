@@ -114,7 +114,7 @@ describe(`a connection fed garbage (FUZZ_SEED=${seed})`, () => {
           limits: { maxParallelInvocations: 1, maxPendingInputBytes: 1 << 20, clientResultTimeoutMs: 100 },
           deliver: async (p) => void out.push(p),
           closeWithError: (e) => void closes.push(e),
-          onRoutedCompletion: () => {},
+          onClientResult: () => {},
           log: () => {},
           onEnded: () => {},
         });
