@@ -3,8 +3,8 @@
 /** Why an in-flight invocation lost its connection. */
 export type InterruptReason = "exit" | "dropped" | "migrated";
 
-/** Why the connection stopped for good. */
-export type StopReason = "stop" | "startFailed" | "retriesExhausted";
+/** Why the connection stopped for good. `serverClosed`: the server sent a Close that disallows reconnecting. */
+export type StopReason = "stop" | "startFailed" | "retriesExhausted" | "serverClosed";
 
 /** The outbound buffer is full: the NEW message was rejected (old ones are never dropped). */
 export class BufferFullError extends Error {
@@ -23,7 +23,7 @@ export class ConnectionStoppedError extends Error {
   readonly reason: StopReason;
   override readonly cause?: unknown;
   constructor(reason: StopReason, cause?: unknown) {
-    const why = reason === "stop" ? "stop() was called" : reason === "startFailed" ? "the first start failed" : "the reconnect policy gave up";
+    const why = { stop: "stop() was called", startFailed: "the first start failed", retriesExhausted: "the reconnect policy gave up", serverClosed: "the server closed it and disallowed reconnecting" }[reason];
     super(`The connection is stopped: ${why}.`);
     this.name = "ConnectionStoppedError";
     this.reason = reason;
@@ -31,17 +31,50 @@ export class ConnectionStoppedError extends Error {
   }
 }
 
-/** An invocation was in flight when its connection closed or moved; the server may or may not have run it. */
+/**
+ * A call was in flight when its connection closed or moved, and is not re-sent: the method is not in
+ * `retryableMethods`, or the call was interrupted `maxInterruptions` times already. The server may or
+ * may not have run it.
+ */
 export class InvocationInterruptedError extends Error {
-  /** Always true: calling again is the app's choice (the method is not in `retryableMethods`). */
+  /** Always true: calling again is the app's choice. */
   readonly retryable = true as const;
   readonly reason: InterruptReason;
   readonly method: string;
-  constructor(method: string, reason: InterruptReason) {
-    super(`Invocation of '${method}' was interrupted (${reason}); it may or may not have run on the server.`);
+  /** How many times it was handed to a connection. */
+  readonly attempts: number;
+  constructor(method: string, reason: InterruptReason, attempts = 1) {
+    super(`Call of '${method}' was interrupted (${reason}, ${attempts} attempt(s)); it may or may not have run on the server.`);
     this.name = "InvocationInterruptedError";
     this.method = method;
     this.reason = reason;
+    this.attempts = attempts;
+  }
+}
+
+/** The call did not settle within its time limit (`callTimeoutMs` or a per-call override); it may or may not have run. */
+export class CallTimeoutError extends Error {
+  readonly method: string;
+  readonly timeoutMs: number;
+  constructor(method: string, timeoutMs: number) {
+    super(`Call of '${method}' did not settle within ${timeoutMs} ms; it may or may not have run on the server.`);
+    this.name = "CallTimeoutError";
+    this.method = method;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The message is larger than `maxMessageBytes` (the server would close the connection): it was never sent. */
+export class MessageTooLargeError extends Error {
+  readonly method: string;
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(method: string, bytes: number, limit: number) {
+    super(`Message '${method}' is ${bytes} bytes, over the ${limit}-byte limit; it was not sent.`);
+    this.name = "MessageTooLargeError";
+    this.method = method;
+    this.bytes = bytes;
+    this.limit = limit;
   }
 }
 

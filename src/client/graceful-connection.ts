@@ -1,22 +1,21 @@
 // GracefulConnection: wraps a @microsoft/signalr HubConnection so that a server-requested exit,
 // a migration or a dropped connection costs the app no messages and no server-side state.
 //
-// The class orchestrates; the lists live in their own objects (OutboundQueue, PendingInvocations,
-// TimerSet). Every async flow (start, drain, reconnect loop, resume) owns a token from `flow` and
+// The class orchestrates; outbound calls live in the Outbox (buffer, in flight, re-sends, time
+// limits), timers in a TimerSet. Every async flow (start, drain, reconnect loop, resume) owns a token from `flow` and
 // re-checks it after each await: any transition that supersedes it bumps `flow`.
 import mitt, { type Emitter } from "mitt";
 import type { LogLevel } from "@microsoft/signalr";
-import { HELLO_METHOD, parseExit, parseHello, type ExitPayload } from "../protocol/conventions";
-import { BufferFullError, ConnectionStoppedError, InvalidStateError, InvocationInterruptedError, type InterruptReason, type StopReason } from "./errors";
+import { GRACEFUL_QUERY_KEY, GRACEFUL_QUERY_VALUE, HELLO_METHOD, isId, parseExit, parseHello, type ExitPayload } from "../protocol/conventions";
+import { ConnectionStoppedError, InvalidStateError, type InterruptReason, type StopReason } from "./errors";
 import type { GracefulEvents, ReconnectReason, ResumeReason } from "./events";
 import { DuplicateFilter } from "./duplicate-filter";
 import { assertHubLike, type HubLike } from "./hub-like";
 import { Level } from "./logger";
 import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } from "./options";
-import { OutboundQueue, type QueuedMessage } from "./outbound-queue";
-import { createInvocation, PendingInvocations, type Invocation } from "./pending-invocations";
+import { Outbox } from "./outbox";
 import type { ConnectionState } from "./state";
-import { TimerSet } from "./timer-set";
+import { TimerSet, type Timer } from "./timer-set";
 
 /** What onExit handlers get: the exit's details and the time they have. */
 export interface ExitContext {
@@ -29,7 +28,11 @@ export interface ExitContext {
   signal: AbortSignal;
 }
 
-/** What onResume handlers get. `invoke`/`send` go straight to the new connection, bypassing the buffer. */
+/**
+ * What onResume handlers get. `invoke`/`send` go straight to the new connection, bypassing the buffer,
+ * with the same rules as app calls (time limit, size check, delivery ids, re-send after a migration);
+ * if that connection is lost they reject with InvocationInterruptedError (the next resume runs anew).
+ */
 export interface ResumeContext {
   reason: ResumeReason;
   connectionId?: string;
@@ -43,6 +46,12 @@ export interface ResumeContext {
 export type ExitHandler = (ctx: ExitContext) => unknown;
 export type ResumeHandler = (ctx: ResumeContext) => unknown;
 export type HubMethodHandler = (...args: any[]) => unknown;
+
+/** `send`/`invoke` with their own time limit: `conn.withTimeout(5_000).invoke("Slow")`. */
+export interface TimedCalls {
+  send(methodName: string, ...args: unknown[]): Promise<void>;
+  invoke<T = unknown>(methodName: string, ...args: unknown[]): Promise<T>;
+}
 
 const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
@@ -63,8 +72,7 @@ export class GracefulConnection {
   /** Drops the second copy of inbound calls while two connections overlap (only with `overlap`). */
   private readonly dedup: DuplicateFilter | undefined;
   private readonly opts: ResolvedOptions;
-  private readonly queue: OutboundQueue;
-  private readonly pending = new PendingInvocations();
+  private readonly outbox: Outbox;
   private readonly timers = new TimerSet();
   private readonly exitHandlers: ExitHandler[] = [];
   private readonly resumeHandlers: ResumeHandler[] = [];
@@ -88,16 +96,21 @@ export class GracefulConnection {
   private resuming = false;
   private everStarted = false;
   private lastStop: StopReason = "stop";
-  private seq = 0;
   private unusableSince = 0;
+  /** The last migration acted upon ("from>to"): a repeated notice re-sends nothing. */
+  private lastMigration: string | undefined;
+  /** An exit for MigrateClients: the time we wait for our migration before draining instead. */
+  private migrationWait: Timer | undefined;
+  /** The reconnect loop's current delay, cut short by retryNow(). */
+  private retryDelay: Timer | undefined;
+  /** Stop promises of the HubConnection already accounted for (ours, or seen at a close). */
+  private readonly knownStops = new WeakSet<object>();
   private deferredExit: ExitPayload | undefined;
   private deferredMigration = false;
   private exitAbort: AbortController | undefined;
   private startWaiter: { resolve(): void; reject(e: Error): void } | undefined;
   private stopPromise: Promise<void> | undefined;
   private reportingError = false;
-  /** Sends (and flushes) not yet settled by the hub. */
-  private readonly handOffs = new Set<Promise<unknown>>();
   /** Per attached connection: removes the handlers attach() registered on it. */
   private readonly detachers = new Map<HubLike, () => void>();
 
@@ -105,7 +118,18 @@ export class GracefulConnection {
     assertHubLike(hub);
     this.hub = hub;
     this.opts = resolveOptions(options);
-    this.queue = new OutboundQueue(this.opts.maxBufferedMessages);
+    const o = this.opts;
+    this.outbox = new Outbox({
+      limit: o.maxBufferedMessages, maxInterruptions: o.maxInterruptions, migrationGraceMs: o.migrationGraceMs,
+      maxMessageBytes: o.maxMessageBytes, deliveryIds: o.deliveryIds,
+      clientId: Math.random().toString(36).slice(2) + Date.now().toString(36),
+      onRetry: (c, reason) => this.emit("retry", { method: c.method, reason, attempt: c.attempts }),
+      onUndelivered: (c, error) => {
+        this.log(Level.Warning, `Message '${c.method}' not delivered: ${describe(error)}`);
+        this.emit("undelivered", { method: c.method, kind: c.send ? "send" : "invoke", error });
+      },
+    });
+    markGraceful(hub);
     const overlap = this.opts.overlap;
     this.dedup = overlap && new DuplicateFilter(overlap.messageKey, overlap.windowMs, overlap.maxKeys);
     this.attach(hub);
@@ -121,8 +145,12 @@ export class GracefulConnection {
   get connectionId(): string | undefined { return this.hub.connectionId ?? undefined; }
   /** The app server serving this connection, from the hello convention; undefined until it arrives. */
   get serverId(): string | undefined { return this._serverId; }
-  /** Number of app messages waiting in the outbound buffer. */
-  get buffered(): number { return this.queue.length; }
+  /** This client's id in delivery markers (random per GracefulConnection; servers de-duplicate by it). */
+  get clientId(): string { return this.outbox.clientId; }
+    /** Number of app calls waiting in the outbound buffer. */
+  get buffered(): number { return this.outbox.length; }
+  /** Number of calls handed to a connection and not yet settled. */
+  get inFlight(): number { return this.outbox.inFlight; }
 
   /** Starts the connection. Resolves once connected and resumed (onResume ran, buffer flushed). */
   start(): Promise<void> {
@@ -150,23 +178,36 @@ export class GracefulConnection {
     return p;
   }
 
-  /** Like HubConnection.send. Buffered while no connection is usable; resolves once handed to a live connection. */
+  /**
+   * Delivers a message: resolves once a hub ran it (its completion is the receipt), rejects with a
+   * named error when it cannot be delivered. Buffered while no connection is usable; re-sent after an
+   * interruption with its delivery id, so the server runs it once; per-sender order holds.
+   */
   send(methodName: string, ...args: unknown[]): Promise<void> {
-    const refused = this.refusal(methodName);
-    if (refused) return Promise.reject(refused);
-    const seq = ++this.seq;
-    if (this.direct()) return this.sendDirect(seq, methodName, args);
-    return new Promise<void>((resolve, reject) => this.enqueue({ kind: "send", seq, method: methodName, args, resolve, reject }));
+    return this.call(methodName, args, true, this.opts.callTimeoutMs) as Promise<void>;
   }
 
   /** Like HubConnection.invoke. Buffered while no connection is usable; see retryableMethods for interruptions. */
   invoke<T = unknown>(methodName: string, ...args: unknown[]): Promise<T> {
-    const refused = this.refusal(methodName);
-    if (refused) return Promise.reject(refused);
-    const { invocation, promise } = createInvocation(++this.seq, methodName, args, this.opts.retryableMethods.has(methodName.toLowerCase()));
-    if (this.direct()) this.dispatch(invocation);
-    else this.enqueue({ kind: "invoke", seq: invocation.seq, invocation });
-    return promise as Promise<T>;
+    return this.call(methodName, args, false, this.opts.callTimeoutMs) as Promise<T>;
+  }
+
+  /** `send`/`invoke` with their own time limit instead of `callTimeoutMs` (Infinity = none). */
+  withTimeout(timeoutMs: number): TimedCalls {
+    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) throw new RangeError(`withTimeout needs a number of ms ≥ 0 (got ${String(timeoutMs)}).`);
+    return {
+      send: (m, ...a) => this.call(m, a, true, timeoutMs) as Promise<void>,
+      invoke: <T>(m: string, ...a: unknown[]) => this.call(m, a, false, timeoutMs) as Promise<T>,
+    };
+  }
+
+  /** While waiting between reconnect attempts: try now (e.g. a server was just added). true if a wait was cut short. */
+  retryNow(): boolean {
+    const t = this.retryDelay;
+    if (!t) return false;
+    this.retryDelay = undefined;
+    t.fire();
+    return true;
   }
 
   /** Like HubConnection.on; the handler survives every reconnect. A throwing handler is reported as `error`. */
@@ -221,12 +262,13 @@ export class GracefulConnection {
    * is ignored — its close is never taken as a drop.
    */
   private attach(hub: HubLike): void {
+    markGraceful(hub);
     const accepted = () => hub === this.hub || hub === this.incoming;
     const hello = (...args: unknown[]) => { if (accepted()) this.onHelloMessage(...args); };
     const exit = (...args: unknown[]) => { if (accepted()) this.onExitMessage(...args); };
     hub.on(HELLO_METHOD, hello);
     hub.on(this.opts.exitMethod, exit);
-    hub.onclose((e) => { if (hub === this.hub) this.onHubClose(e); });
+    hub.onclose((e) => { if (hub === this.hub) this.onHubClose(e, this.serverRefused(hub)); });
     hub.onreconnecting((e) => { if (hub === this.hub) this.onHubReconnecting(e); });
     hub.onreconnected((id) => { if (hub === this.hub) this.onHubReconnected(id); });
     for (const [method, handlers] of this.userHandlers) for (const wrapped of handlers.values()) hub.on(method, wrapped);
@@ -287,7 +329,7 @@ export class GracefulConnection {
     this.dedup?.reset();
     await Promise.all([this.hub, ...(other ? [other] : [])].map(async (hub) => {
       try {
-        await hub.stop();
+        await this.stopHub(hub);
       } catch (e) {
         this.log(Level.Warning, `HubConnection.stop() failed: ${describe(e)}`);
       }
@@ -326,12 +368,14 @@ export class GracefulConnection {
     this.deferredMigration = false;
     this.exitAbort?.abort();
     this.exitAbort = undefined;
+    this.migrationWait?.clear();
+    this.migrationWait = undefined;
+    this.lastMigration = undefined;
     this._serverId = undefined;
   }
 
   private rejectEverything(error: ConnectionStoppedError): void {
-    this.queue.rejectAll(error, (item) => this.emit("undelivered", { method: methodOf(item), kind: item.kind, error }));
-    this.pending.rejectAll(error);
+    this.outbox.rejectAll(error);
     const waiter = this.startWaiter;
     this.startWaiter = undefined;
     waiter?.reject(error);
@@ -342,13 +386,14 @@ export class GracefulConnection {
     this.hubUp = true;
     this.hubLoop = false;
     this.lastConnectionId = this.connectionId;
+    this.outbox.connected(this.hub, this.gen);
   }
 
   /** The usable connection is gone (dropped, or we closed it for an exit): in-flight invocations are interrupted. */
   private connectionDown(reason: InterruptReason): void {
     this.forgetConnection();
     this.unusableSince = Date.now();
-    for (const inv of this.pending.ofGeneration(this.gen)) this.interrupt(inv, reason);
+    this.outbox.interrupted(this.gen, reason);
   }
 
   private async reconnectLoop(token: number, reason: ReconnectReason, error: Error | undefined, previousConnectionId: string | undefined): Promise<void> {
@@ -364,9 +409,15 @@ export class GracefulConnection {
       this.setState(reason === "start" ? "Connecting" : "Reconnecting");
       this.emit("reconnecting", error ? { reason, attempt: retries + 1, delayMs: delay, error, source: "graceful" } : { reason, attempt: retries + 1, delayMs: delay, source: "graceful" });
       if (token !== this.flow) return;
-      if (delay > 0 && !(await this.timers.sleep(delay))) return;
+      if (delay > 0) {
+        const t = (this.retryDelay = this.timers.timer(delay));
+        const waited = await t.fired;
+        if (this.retryDelay === t) this.retryDelay = undefined;
+        if (!waited) return;
+      }
       if (token !== this.flow) return;
       try {
+        markGraceful(this.hub);
         await this.hub.start();
       } catch (e) {
         if (token !== this.flow) return;
@@ -405,15 +456,16 @@ export class GracefulConnection {
     const alive = () => token === this.flow && gen === this.gen && this.hubUp;
     this.resuming = true;
     const connectionId = this.connectionId;
-    const hub = this.hub;
+    const on = { hub: this.hub, gen };
     const self = this;
+    this.outbox.hold();
     const ctx: ResumeContext = {
       reason,
       connectionId,
       get serverId() { return self._serverId; },
       previousConnectionId,
-      invoke: <T>(m: string, ...a: unknown[]) => hub.invoke<T>(m, ...a),
-      send: (m: string, ...a: unknown[]) => hub.send(m, ...a),
+      invoke: <T>(m: string, ...a: unknown[]) => this.call(m, a, false, this.opts.callTimeoutMs, on) as Promise<T>,
+      send: (m: string, ...a: unknown[]) => this.call(m, a, true, this.opts.callTimeoutMs, on) as Promise<void>,
     };
     const handlers = [...this.resumeHandlers];
     if (handlers.length > 0) {
@@ -431,15 +483,9 @@ export class GracefulConnection {
           "A handler that awaits conn.invoke()/conn.send() waits for this very resume: use ctx.invoke()/ctx.send() inside onResume.");
       }
     }
-    while (this.handOffs.size > 0) {
-      await Promise.allSettled([...this.handOffs]);
-      if (!alive()) return;
-    }
     if (!alive()) return;
-    const flushing = this.flush(alive);
-    this.trackHandOff(flushing);
-    const flushed = await flushing;
-    if (flushed === undefined || !alive()) return;
+    const flushed = this.outbox.open();
+    if (!alive()) return; // the connection died under the flush: what it held waits for the next resume
     this.resuming = false;
     this.setState("Connected");
     if (!alive()) return;
@@ -460,42 +506,14 @@ export class GracefulConnection {
     }
   }
 
-  /** Hands the buffer to the live connection in call order. undefined = interrupted (the rest stays queued). */
-  private async flush(alive: () => boolean): Promise<number | undefined> {
-    let n = 0;
-    for (;;) {
-      if (!alive()) return undefined;
-      const item = this.queue.shift();
-      if (!item) return n;
-      if (item.kind === "invoke") {
-        const inv = item.invocation;
-        if (inv.settled) continue;
-        this.dispatch(inv);
-        if (item.retryReason) this.emit("retry", { method: inv.method, reason: item.retryReason, attempt: inv.attempts });
-        n++;
-        continue;
-      }
-      try {
-        await this.hub.send(item.method, ...item.args);
-        item.resolve();
-        n++;
-      } catch (e) {
-        if (this._state === "Disconnecting" || this._state === "Disconnected") {
-          item.reject(new ConnectionStoppedError(this.lastStop));
-        } else if (!alive() || this.hub.state !== "Connected") {
-          this.queue.putBack(item); // the connection died mid-flush: keep it, in order, for the next resume
-          return undefined;
-        } else {
-          this.undeliverable(item, toError(e));
-        }
-      }
-    }
-  }
-
   // ---- exit (WaitForClientsClose) -------------------------------------------------------
 
   private readonly onExitMessage = (...args: unknown[]): void => {
     const raw = args[0];
+    if (raw && typeof raw === "object" && "serverId" in raw && !isId((raw as { serverId: unknown }).serverId)) {
+      this.log(Level.Warning, `Exit refused: its serverId is not an id of at most 128 characters: ${preview(raw)}`);
+      return;
+    }
     const parsed = parseExit(raw);
     if (raw !== undefined && raw !== null && parsed === undefined) {
       this.log(Level.Warning, `Malformed exit payload, treated as "no details": ${preview(raw)}`);
@@ -522,16 +540,38 @@ export class GracefulConnection {
       this.deferredExit = p; // acted upon once the running resume completes
       return;
     }
-    if (this._state === "Connected") void this.drain(p);
+    if (this._state !== "Connected") return;
+    if (p.mode === "MigrateClients") this.awaitMigration(p);
+    else void this.drain(p);
   }
 
-  private async drain(p: ExitPayload): Promise<void> {
+  /**
+   * An exit sent during a MigrateClients shutdown: the service is about to move this connection, so
+   * nothing needs draining. Wait (bounded) for the migration; if none comes, drain after all. A drop
+   * meanwhile is an ordinary drop.
+   */
+  private awaitMigration(p: ExitPayload): void {
+    if (this.migrationWait) return;
+    this.emit("exit", { ...p });
+    const wait = Math.min(this.opts.migrationWaitMs, p.timeoutMs ?? Infinity);
+    const t = (this.migrationWait = this.timers.timer(wait));
+    void t.fired.then((fired) => {
+      if (this.migrationWait !== t) return;
+      this.migrationWait = undefined;
+      if (!fired || this._state !== "Connected" || !this.hubUp) return;
+      this.log(Level.Warning, `No migration within ${wait} ms of a MigrateClients exit; draining instead.`);
+      if (this.resuming) this.deferredExit = { ...p, mode: "WaitForClientsClose" };
+      else void this.drain(p, true);
+    });
+  }
+
+  private async drain(p: ExitPayload, announced = false): Promise<void> {
     const token = ++this.flow;
     const budget = Math.max(0, Math.min(this.opts.drainTimeoutMs, p.timeoutMs === undefined ? Infinity : p.timeoutMs - Math.min(500, p.timeoutMs * 0.1)));
     const abort = new AbortController();
     this.exitAbort = abort;
     this.setState("Draining");
-    this.emit("exit", { ...p });
+    if (!announced) this.emit("exit", { ...p });
     this.emit("draining", { deadlineMs: budget });
     if (token !== this.flow) return;
     const ctx: ExitContext = { ...p, budgetMs: budget, signal: abort.signal };
@@ -541,7 +581,7 @@ export class GracefulConnection {
         if (token !== this.flow) return;
         try { await h(ctx); } catch (e) { this.report("onExit", e, "An onExit handler"); }
       }
-      if (token === this.flow) await this.pending.whenEmpty(); // the old server is still serving them
+      if (token === this.flow) await this.outbox.whenIdle(); // the old server is still serving them
     })();
     const t = this.timers.timer(budget);
     const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
@@ -560,7 +600,7 @@ export class GracefulConnection {
       return;
     }
     try {
-      await this.hub.stop();
+      await this.stopHub(this.hub);
     } catch (e) {
       this.log(Level.Warning, `Stopping the old connection failed: ${describe(e)}`);
     }
@@ -588,6 +628,7 @@ export class GracefulConnection {
       if (created === old) throw new TypeError("overlap.createConnection returned the current connection; it must build a new one.");
       next = created;
       this.incoming = next;
+      markGraceful(next);
       this.attach(next);
       await next.start();
     } catch (e) {
@@ -600,7 +641,7 @@ export class GracefulConnection {
       const error = toError(e);
       this.log(Level.Warning, `Handoff: the new connection did not start (${describe(error)}); closing the old one and reconnecting it.`);
       try {
-        await old.stop();
+        await this.stopHub(old);
       } catch (e2) {
         this.log(Level.Warning, `Stopping the old connection failed: ${describe(e2)}`);
       }
@@ -620,7 +661,7 @@ export class GracefulConnection {
     // (unless stop() already took it).
     if (this.retiring !== old) return;
     try {
-      await old.stop();
+      await this.stopHub(old);
     } catch (e) {
       this.log(Level.Warning, `Stopping the old connection failed: ${describe(e)}`);
     }
@@ -646,23 +687,19 @@ export class GracefulConnection {
       this.emit("server", previous !== undefined && previous !== hello.serverId ? { serverId: hello.serverId, previous } : { serverId: hello.serverId });
     }
     if (hello.migratedFrom === undefined) return;
+    const move = `${hello.migratedFrom}>${hello.serverId}`;
+    if (move === this.lastMigration) {
+      this.log(Level.Information, `Repeated migration notice ${hello.migratedFrom} → ${hello.serverId} ignored.`);
+      return;
+    }
+    this.lastMigration = move;
+    this.migrationWait?.clear();
+    this.migrationWait = undefined;
     this.emit("migrated", { from: hello.migratedFrom, to: hello.serverId, connectionId: this.connectionId });
     if (!this.hubUp) return;
-    // Completions the old server had not written yet are lost: re-send retryable calls now,
-    // give the others migrationGraceMs (a call sent just after the move completes normally).
-    for (const inv of this.pending.ofGeneration(this.gen)) {
-      if (inv.retryable) {
-        this.dispatch(inv);
-        this.emit("retry", { method: inv.method, reason: "migrated", attempt: inv.attempts });
-      } else if (inv.graceTimer === undefined) {
-        inv.graceTimer = setTimeout(() => {
-          inv.graceTimer = undefined;
-          if (inv.settled || inv.live.size === 0) return;
-          this.pending.delete(inv);
-          inv.reject(new InvocationInterruptedError(inv.method, "migrated"));
-        }, this.opts.migrationGraceMs);
-      }
-    }
+    // Completions the old server had not written yet are lost: re-send retryable calls (sends
+    // included: the server de-duplicates them) now; the others get migrationGraceMs.
+    this.outbox.migrated(this.gen);
     if (this._state === "Connected" && !this.resuming) this.startMigrationResume();
     else if (this.resuming) this.deferredMigration = true;
     // Draining: we are leaving this connection anyway.
@@ -676,7 +713,7 @@ export class GracefulConnection {
 
   // ---- the HubConnection's callbacks ----------------------------------------------------
 
-  private onHubClose(error: Error | undefined): void {
+  private onHubClose(error: Error | undefined, refused: boolean): void {
     if (this.hubLoop) {
       // withAutomaticReconnect gave up: our policy takes over (never two loops at once).
       this.hubLoop = false;
@@ -688,6 +725,11 @@ export class GracefulConnection {
     }
     if (!this.hubUp) return; // our own stop, or already handled
     const err = error ?? new Error("The connection was closed without an error.");
+    if (refused) {
+      this.log(Level.Warning, `The server closed the connection and disallowed reconnecting: ${describe(err)}`);
+      this.finish("serverClosed", err);
+      return;
+    }
     this.log(Level.Warning, `Connection lost: ${describe(err)}`);
     this.connectionDown("dropped");
     const token = ++this.flow;
@@ -716,6 +758,12 @@ export class GracefulConnection {
 
   // ---- outbound -------------------------------------------------------------------------
 
+  private call(methodName: string, args: unknown[], send: boolean, timeoutMs: number, ctx?: { hub: HubLike; gen: number }): Promise<unknown> {
+    const refused = this.refusal(methodName);
+    if (refused) return Promise.reject(refused);
+    return this.outbox.add(methodName, args, send, send || this.opts.retryableMethods.has(methodName.toLowerCase()), timeoutMs, ctx);
+  }
+
   private refusal(methodName: unknown): Error | undefined {
     if (typeof methodName !== "string" || methodName === "") return new TypeError("methodName must be a non-empty string.");
     if (this._state === "Disconnecting") return new ConnectionStoppedError("stop");
@@ -725,76 +773,24 @@ export class GracefulConnection {
     return undefined;
   }
 
-  /** A call may go straight to the connection (nothing buffered ahead of it). */
-  private direct(): boolean {
-    return this.hubUp && !this.resuming && this.queue.length === 0 && (this._state === "Connected" || this._state === "Draining");
+  /** Stops a HubConnection, remembering its stop promise: the close that follows is ours, not the server's. */
+  private stopHub(hub: HubLike): Promise<void> {
+    const p = hub.stop();
+    const own = (hub as { _stopPromise?: object })._stopPromise;
+    if (own) this.knownStops.add(own);
+    return p;
   }
 
-  private sendDirect(seq: number, method: string, args: unknown[]): Promise<void> {
-    const gen = this.gen;
-    return new Promise<void>((resolve, reject) => {
-      const handed = this.hub.send(method, ...args).then(resolve, (e: unknown) => {
-        if (this._state === "Disconnecting" || this._state === "Disconnected") reject(new ConnectionStoppedError(this.lastStop, e));
-        else if (gen === this.gen && this.hubUp && this.hub.state === "Connected") reject(toError(e)); // the message itself failed
-        else this.queue.putBack({ kind: "send", seq, method, args, resolve, reject }); // its connection died: keep it, in call order
-      });
-      this.trackHandOff(handed);
-    });
-  }
-
-  /** A send being handed to a connection; a resume waits for these so nothing overtakes a message that may come back. */
-  private trackHandOff(p: Promise<unknown>): void {
-    this.handOffs.add(p);
-    void p.finally(() => this.handOffs.delete(p));
-  }
-
-  private enqueue(item: QueuedMessage): void {
-    if (this.queue.push(item)) return;
-    this.undeliverable(item, new BufferFullError(methodOf(item), this.opts.maxBufferedMessages));
-  }
-
-  private undeliverable(item: QueuedMessage, error: Error): void {
-    if (item.kind === "send") item.reject(error);
-    else item.invocation.reject(error);
-    this.log(Level.Warning, `Message '${methodOf(item)}' not delivered: ${describe(error)}`);
-    this.emit("undelivered", { method: methodOf(item), kind: item.kind, error });
-  }
-
-  /** Hands an invocation to the live connection as a new attempt; the first completion of any live attempt wins. */
-  private dispatch(inv: Invocation): void {
-    if (inv.settled) return;
-    const attempt = ++inv.attempts;
-    inv.gen = this.gen;
-    inv.live.add(attempt);
-    this.pending.add(inv);
-    let p: Promise<unknown>;
-    try { p = this.hub.invoke(inv.method, ...inv.args); } catch (e) { p = Promise.reject(e); }
-    p.then(
-      (value) => {
-        if (!inv.live.has(attempt)) return;
-        this.pending.delete(inv);
-        inv.resolve(value);
-      },
-      (e: unknown) => {
-        if (!inv.live.has(attempt)) return;
-        const lost = inv.gen !== this.gen || !this.hubUp || this.hub.state !== "Connected";
-        if (!lost) {
-          this.pending.delete(inv); // the server answered with an error
-          inv.reject(toError(e));
-          return;
-        }
-        // The close callbacks normally ran first and handled it; this is the fallback.
-        inv.live.delete(attempt);
-        if (inv.live.size === 0) this.interrupt(inv, "dropped");
-      },
-    );
-  }
-
-  private interrupt(inv: Invocation, reason: InterruptReason): void {
-    this.pending.delete(inv);
-    if (inv.settled) return;
-    if (inv.retryable) this.queue.putBack({ kind: "invoke", seq: inv.seq, invocation: inv, retryReason: reason });
-    else inv.reject(new InvocationInterruptedError(inv.method, reason));
+  /**
+   * Whether the server's Close message disallowed reconnecting. @microsoft/signalr (8–10) tells no
+   * one; it then stops itself through `_stopInternal`, which leaves a new `_stopPromise` that we did
+   * not cause (with `allowReconnect: true` it does not). Checked against all three by the e2e matrix.
+   */
+  private serverRefused(hub: HubLike): boolean {
+    const p = (hub as { _stopPromise?: object })._stopPromise;
+    if (!p || this.knownStops.has(p)) return false;
+    this.knownStops.add(p);
+    return true;
   }
 
   // ---- plumbing -------------------------------------------------------------------------
@@ -840,6 +836,13 @@ export class GracefulConnection {
   }
 }
 
-function methodOf(item: QueuedMessage): string {
-  return item.kind === "send" ? item.method : item.invocation.method;
+/** Adds `graceful=1` to the hub URL (HubConnection.baseUrl is settable while Disconnected): servers send the hello only to marked connections. */
+function markGraceful(hub: HubLike): void {
+  const h = hub as { baseUrl?: unknown; state: string };
+  if (typeof h.baseUrl !== "string" || h.state !== "Disconnected") return;
+  const url = h.baseUrl;
+  if (new RegExp(`[?&]${GRACEFUL_QUERY_KEY}=`).test(url)) return;
+  try {
+    h.baseUrl = `${url}${url.includes("?") ? "&" : "?"}${GRACEFUL_QUERY_KEY}=${GRACEFUL_QUERY_VALUE}`;
+  } catch { /* a HubLike whose baseUrl cannot be set: unmarked */ }
 }

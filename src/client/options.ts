@@ -25,6 +25,19 @@ export interface GracefulConnectionOptions {
   resumeTimeoutMs?: number;
   /** If the first start() fails: false (default) rejects start(); true retries by the reconnect policy. */
   retryInitialStart?: boolean;
+  /**
+   * Every send/invoke settles within this many ms of the call (buffered time included), else it
+   * rejects with CallTimeoutError. Per call: `conn.withTimeout(ms)`. Infinity = no limit. Default 30 000.
+   */
+  callTimeoutMs?: number;
+  /** Calls whose JSON message would exceed this are rejected with MessageTooLargeError, never sent. Default 32 768 (ASP.NET Core's MaximumReceiveMessageSize). */
+  maxMessageBytes?: number;
+  /** A call interrupted more often than this (drops, exits, migrations) is rejected with InvocationInterruptedError instead of re-sent. Default 3. */
+  maxInterruptions?: number;
+  /** Send each send()'s delivery id (DELIVERY_METHOD) so the server runs re-sends once and in order. Default true; false against a server without it. */
+  deliveryIds?: boolean;
+  /** After an exit for MigrateClients, how long to wait for the migration before draining instead. Default 5 000. */
+  migrationWaitMs?: number;
   /** Randomness for the default policy's jitter, in [0, 1). Default Math.random. */
   random?: () => number;
   /**
@@ -65,16 +78,29 @@ export interface ResolvedOptions {
   migrationGraceMs: number;
   resumeTimeoutMs: number;
   retryInitialStart: boolean;
+  callTimeoutMs: number;
+  maxMessageBytes: number;
+  maxInterruptions: number;
+  deliveryIds: boolean;
+  migrationWaitMs: number;
   overlap: ResolvedOverlap | undefined;
 }
 
 /** setTimeout's largest delay. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-function timeout(name: string, v: unknown, fallback: number): number {
+function timeout(name: string, v: unknown, fallback: number, infinite = false): number {
   if (v === undefined) return fallback;
+  if (infinite && v === Infinity) return v;
   if (typeof v !== "number") throw new TypeError(`${name} must be a number.`);
   if (!(v >= 0 && v <= MAX_TIMER_MS)) throw new RangeError(`${name} must be between 0 and ${MAX_TIMER_MS} ms (got ${v}).`);
+  return v;
+}
+
+function count(name: string, v: unknown, fallback: number, min: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number") throw new TypeError(`${name} must be a number.`);
+  if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min} (got ${v}).`);
   return v;
 }
 
@@ -101,6 +127,8 @@ export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptio
 
   const retryInitialStart = o.retryInitialStart ?? false;
   if (typeof retryInitialStart !== "boolean") throw new TypeError("retryInitialStart must be a boolean.");
+  const deliveryIds = o.deliveryIds ?? true;
+  if (typeof deliveryIds !== "boolean") throw new TypeError("deliveryIds must be a boolean.");
 
   return {
     overlap: resolveOverlap(o.overlap),
@@ -113,6 +141,11 @@ export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptio
     migrationGraceMs: timeout("migrationGraceMs", o.migrationGraceMs, 2_000),
     resumeTimeoutMs: timeout("resumeTimeoutMs", o.resumeTimeoutMs, 10_000),
     retryInitialStart,
+    callTimeoutMs: timeout("callTimeoutMs", o.callTimeoutMs, 30_000, true),
+    maxMessageBytes: count("maxMessageBytes", o.maxMessageBytes, 32_768, 64),
+    maxInterruptions: count("maxInterruptions", o.maxInterruptions, 3, 0),
+    deliveryIds,
+    migrationWaitMs: timeout("migrationWaitMs", o.migrationWaitMs, 5_000),
   };
 }
 

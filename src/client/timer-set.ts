@@ -5,6 +5,8 @@ export interface Timer {
   /** true when the time ran out, false when cleared or cancelled. */
   readonly fired: Promise<boolean>;
   clear(): void;
+  /** Ends the wait now, as if the time had run out. */
+  fire(): void;
 }
 
 export class TimerSet {
@@ -16,16 +18,14 @@ export class TimerSet {
       id = setTimeout(() => { this.pending.delete(id); resolve(true); }, ms);
       this.pending.set(id, resolve);
     });
-    return {
-      fired,
-      clear: () => {
-        const resolve = this.pending.get(id);
-        if (!resolve) return;
-        clearTimeout(id);
-        this.pending.delete(id);
-        resolve(false);
-      },
+    const end = (outcome: boolean) => {
+      const resolve = this.pending.get(id);
+      if (!resolve) return;
+      clearTimeout(id);
+      this.pending.delete(id);
+      resolve(outcome);
     };
+    return { fired, clear: () => end(false), fire: () => end(true) };
   }
 
   sleep(ms: number): Promise<boolean> { return this.timer(ms).fired; }

@@ -2,6 +2,7 @@
 // (standing for the app's database), and a client that restores its state on resume the way
 // a careful app does: re-join its room, fetch what it missed, de-duplicate by message id.
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
+import type { SignalRVersion } from "./signalr-versions.js";
 import { EventEmitter } from "node:events";
 import { GracefulConnection, type GracefulConnectionOptions } from "../../src/index.js";
 import { Hub, type HubClass, type Migration } from "../../src/testing/index.js";
@@ -90,10 +91,13 @@ export class ChatClient extends EventEmitter {
   /**
    * `app.overlap`: use the SDK's make-before-break handoff on exits (messages de-duplicated by id).
    * `app.fetchHistory: false`: onResume does not fetch what was missed (default true).
+   * `app.signalr`: the @microsoft/signalr major to build the HubConnection with (default 10).
    */
-  constructor(url: string, readonly user: string, readonly room: string, options: GracefulConnectionOptions = {}, app: { overlap?: boolean; fetchHistory?: boolean } = {}) {
+  constructor(url: string, readonly user: string, readonly room: string, options: GracefulConnectionOptions = {}, app: { overlap?: boolean; fetchHistory?: boolean; signalr?: SignalRVersion } = {}) {
     super();
-    const build = () => new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
+    const Builder = app.signalr?.HubConnectionBuilder ?? HubConnectionBuilder;
+    const Level = app.signalr?.LogLevel ?? LogLevel;
+    const build = () => new Builder().withUrl(url).configureLogging(Level.None).build();
     const overlap: GracefulConnectionOptions = app.overlap
       ? { overlap: { createConnection: build, messageKey: (method, args) => (method === "message" ? String((args[0] as ChatMessage).id) : undefined) } }
       : {};
@@ -114,6 +118,16 @@ export class ChatClient extends EventEmitter {
       const missed = (await ctx.invoke("History", this.contiguous)) as ChatMessage[];
       for (const m of missed) this.show(m);
     });
+  }
+
+  /**
+   * What an app does now and then (or on its next resume): fetch what it missed. After a
+   * crash, broadcasts the dead server never got out reach healthy clients only this way.
+   * Returns how many messages were new.
+   */
+  async catchUp(): Promise<number> {
+    const missed = (await this.conn.invoke("History", this.contiguous)) as ChatMessage[];
+    return missed.filter((m) => this.show(m)).length;
   }
 
   /** Shows a message once; true when it was new. */

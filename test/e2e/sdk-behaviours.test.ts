@@ -1,10 +1,12 @@
-// Specific SDK behaviours with the real client and the kit: a completion lost in a
-// migration, withAutomaticReconnect cooperation, exit for another server, buffered sends.
-import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
-import { afterEach, expect, it } from "vitest";
-import { GracefulConnection, InvocationInterruptedError } from "../../src/index.js";
+// Specific SDK behaviours with the real client and the kit, once per supported @microsoft/signalr
+// major: a completion lost in a migration, withAutomaticReconnect cooperation, buffered sends, a
+// server Close that disallows reconnecting, the size check, call time limits, retryNow().
+import type { HubConnectionBuilder } from "@microsoft/signalr";
+import { afterEach, describe, expect, it } from "vitest";
+import { CallTimeoutError, GracefulConnection, InvocationInterruptedError, MessageTooLargeError } from "../../src/index.js";
 import { GracefulShutdownMode, Hub } from "../../src/testing/index.js";
 import { event, startKit, type Kit } from "./kit.js";
+import { SIGNALR_VERSIONS } from "./signalr-versions.js";
 
 let slowStarted: (() => void) | undefined;
 const ran: string[] = [];
@@ -23,6 +25,13 @@ class Chat extends Hub {
   echo(x: unknown) {
     return x;
   }
+  /** The server closes this client's connection with an error: a Close without allowReconnect. */
+  kickMe() {
+    this.context.abort("You are not welcome here.");
+  }
+  never() {
+    return new Promise(() => {});
+  }
 }
 
 let kit: Kit;
@@ -33,6 +42,7 @@ afterEach(async () => {
   await kit?.close();
 });
 
+describe.each(SIGNALR_VERSIONS)("$name", ({ HubConnectionBuilder, LogLevel }) => {
 function graceful(url: string, configure?: (b: HubConnectionBuilder) => HubConnectionBuilder, options = {}) {
   let b = new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None);
   if (configure) b = configure(b);
@@ -111,4 +121,48 @@ it("sends made while reconnecting are buffered and flushed in order after onResu
   expect(c.buffered).toBe(3);
   await Promise.all(results);
   expect(order).toEqual(["resume:start", "resume:dropped", "echo:1", "echo:2", "echo:3"]);
+});
+
+it("a server Close that disallows reconnecting is honoured: closed with reason serverClosed, no reconnect", async () => {
+  kit = await startKit({ hubs: { chat: Chat }, servers: 2 });
+  const c = graceful(kit.balancer.url("chat"));
+  await c.start();
+  let opened = 0;
+  kit.service.on("clientConnected", () => opened++);
+  const closed = event<{ reason: string; error?: Error }>(c.events as any, "closed");
+  void c.invoke("KickMe").catch(() => {});
+  const e = await closed;
+  expect(e.reason).toBe("serverClosed");
+  expect(e.error?.message).toContain("You are not welcome here.");
+  expect(c.state).toBe("Disconnected");
+  await expect(c.send("Echo", 1)).rejects.toMatchObject({ name: "ConnectionStoppedError", reason: "serverClosed" });
+  expect(opened).toBe(0);
+});
+
+it("refuses an oversized message before sending it (the connection carries on) and bounds a call that never returns", async () => {
+  kit = await startKit({ hubs: { chat: Chat }, servers: 1 });
+  const c = graceful(kit.balancer.url("chat"));
+  await c.start();
+  const big = "x".repeat(40_000);
+  await expect(c.send("Echo", big)).rejects.toBeInstanceOf(MessageTooLargeError);
+  expect(await c.invoke("Echo", "still here")).toBe("still here"); // never sent: the server did not close us
+  // (the server runs one call per client at a time: nothing after Never would run on this connection)
+  await expect(c.withTimeout(200).invoke("Never")).rejects.toBeInstanceOf(CallTimeoutError);
+  expect(c.inFlight).toBe(0);
+  expect(c.state).toBe("Connected");
+});
+
+it("retryNow() cuts a reconnect wait short when a server comes back", async () => {
+  kit = await startKit({ hubs: { chat: Chat }, servers: 1 });
+  const c = graceful(kit.balancer.url("chat"), undefined, { reconnectPolicy: { nextRetryDelayInMilliseconds: () => 60_000 } });
+  await c.start();
+  const waiting = event(c.events as any, "reconnecting", (e: any) => e.delayMs === 60_000);
+  await kit.servers[0]!.kill();
+  await waiting;
+  await kit.addServer();
+  const resumed = event(c.events as any, "resumed");
+  expect(c.retryNow()).toBe(true);
+  await resumed;
+  expect(c.state).toBe("Connected");
+});
 });

@@ -1,10 +1,11 @@
 // The `overlap` option end to end: 16 real clients chat through two WaitForClientsClose shutdowns
 // with the make-before-break handoff on, and WITHOUT fetching History in onResume. Every accepted
 // message must still reach every client exactly once and in per-sender order: nothing fell in a gap.
-import { afterEach, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { GracefulShutdownMode, type MiniServer } from "../../src/testing/index.js";
 import { ChatClient, ChatStore, allBack as allBackIn, chatEvents, chatHub, until } from "./chat-fixture.js";
 import { startKit, type Kit } from "./kit.js";
+import { SIGNALR_VERSIONS } from "./signalr-versions.js";
 
 let kit: Kit;
 let clients: ChatClient[] = [];
@@ -19,10 +20,11 @@ const N = 16;
 
 const allBack = () => allBackIn(clients, () => kit.servers);
 
+describe.each(SIGNALR_VERSIONS)("$name", (signalr) => {
 it("16 clients chat through two WaitForClientsClose shutdowns with overlap on: no gap, no History, no duplicates", async () => {
   const store = new ChatStore();
   kit = await startKit({ hubs: { chat: chatHub(store) }, servers: 3 });
-  clients = Array.from({ length: N }, (_, i) => new ChatClient(kit.balancer.url("chat"), `u${i}`, "room", {}, { overlap: true, fetchHistory: false }));
+  clients = Array.from({ length: N }, (_, i) => new ChatClient(kit.balancer.url("chat"), `u${i}`, "room", {}, { overlap: true, fetchHistory: false, signalr }));
   const stats = { handoffs: 0, fallbacks: 0, duplicates: 0, gapMs: [] as number[], overlapMs: [] as number[] };
   for (const c of clients) {
     let began = 0;
@@ -97,3 +99,4 @@ it("16 clients chat through two WaitForClientsClose shutdowns with overlap on: n
       `overlap (handoff start → resumed) median ${med(stats.overlapMs)} ms, max ${Math.max(...stats.overlapMs)} ms; ${stats.duplicates} duplicate copies dropped by the SDK`,
   );
 }, 60_000);
+});

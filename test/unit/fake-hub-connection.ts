@@ -13,11 +13,16 @@ export class FakeHubConnection implements HubLike {
   _reconnectPolicy?: object;
   /** Outcomes of the next start() calls, in order; "ok" when empty. */
   readonly startOutcomes: StartOutcome[] = [];
-  /** Called on each send() before it resolves; may drop the connection or throw. */
+  /** Called on each send() and invoke() as it goes out; may drop the connection. */
   onSend?: (method: string, args: unknown[]) => void;
   readonly sent: Array<{ method: string; args: unknown[] }> = [];
   readonly invocations = new Map<number, PendingInvoke>();
+  /** Methods a quick server answers by itself (void, one microtask later), as a send's receipt. */
+  autoComplete: (method: string) => boolean = () => false;
   startCalls = 0;
+  /** HubConnection.baseUrl (settable while Disconnected). */
+  baseUrl = "http://host/chat";
+  _stopPromise?: Promise<void>;
 
   private readonly handlers = new Map<string, Array<(...a: any[]) => unknown>>();
   private readonly closeCbs: Array<(e?: Error) => void> = [];
@@ -59,7 +64,12 @@ export class FakeHubConnection implements HubLike {
     this.connectionId = `c${this.nextConnection++}`;
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this._stopPromise = this.stopInternal();
+    return this._stopPromise;
+  }
+
+  private async stopInternal(): Promise<void> {
     this.log.push(`${this.label}.stop`);
     if (this.state === "Disconnected") return;
     if (this.heldStart) {
@@ -88,7 +98,20 @@ export class FakeHubConnection implements HubLike {
     if (this.state !== "Connected") return Promise.reject(new Error("Cannot send data if the connection is not in the 'Connected' State."));
     const id = this.nextInvocation++;
     this.log.push(`${this.label}.invoke ${method}${args.length ? " " + args.join(",") : ""}`);
-    return new Promise<T>((resolve, reject) => this.invocations.set(id, { id, method, args, resolve: resolve as (v: unknown) => void, reject }));
+    this.onSend?.(method, args);
+    if (this.state !== "Connected") return Promise.reject(new Error("Connection closed while sending."));
+    const p = new Promise<T>((resolve, reject) => this.invocations.set(id, { id, method, args, resolve: resolve as (v: unknown) => void, reject }));
+    if (this.autoComplete(method)) {
+      const connection = this.connectionId;
+      void Promise.resolve().then(() => {
+        const inv = this.invocations.get(id);
+        if (!inv || this.connectionId !== connection || this.state !== "Connected") return;
+        this.invocations.delete(id);
+        this.sent.push({ method, args });
+        inv.resolve(undefined);
+      });
+    }
+    return p;
   }
 
   on(method: string, handler: (...args: any[]) => unknown): void {
@@ -155,6 +178,16 @@ export class FakeHubConnection implements HubLike {
       return;
     }
     this.close(error, this.state === "Connected");
+  }
+
+  /**
+   * The server sends a Close message. Without allowReconnect the real HubConnection stops itself
+   * through _stopInternal, leaving a `_stopPromise` the app did not cause: the fake does the same.
+   */
+  closeFromServer(error: string, allowReconnect: boolean): void {
+    this.log.push(`${this.label}.close ${allowReconnect ? "allowReconnect" : "noReconnect"}`);
+    if (!allowReconnect) this._stopPromise = Promise.resolve();
+    this.close(new Error(`Server returned an error on close: ${error}`), this.state === "Connected");
   }
 
   /** withAutomaticReconnect's loop succeeded. */

@@ -34,12 +34,17 @@ export interface Harness {
   warnings: string[];
 }
 
+/**
+ * Defaults for the tests: delivery markers off (the delivery tests turn them on, and assert them), and a
+ * server that answers "Chat" at once (a send's receipt).
+ */
 export function setup(options: GracefulConnectionOptions = {}, hubOptions: { automaticReconnect?: boolean } = {}): Harness {
   const log: string[] = [];
   const warnings: string[] = [];
   const hub = new FakeHubConnection(log, hubOptions);
+  hub.autoComplete = (m) => m === "Chat";
   const logger: ILogger = { log: (level: LogLevel, message: string) => { if (level >= 3) warnings.push(message); } };
-  const conn = new GracefulConnection(hub, { logger, random: () => 0.5, ...options });
+  const conn = new GracefulConnection(hub, { logger, random: () => 0.5, deliveryIds: false, ...options });
   conn.events.on("*", (type, e) => log.push(describeEvent(type, e)));
   return { hub, conn, log, warnings };
 }

@@ -17,11 +17,11 @@ describe("start()", () => {
       "state Connecting",
       "hub.start",
       "onResume start c1",
-      "hub.send Chat early",
-      "early resolved",
+      "hub.invoke Chat early",
       "state Connected",
       "resumed start c1 flushed=1",
       "start resolved",
+      "early resolved",
     ]);
   });
 

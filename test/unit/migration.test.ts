@@ -41,9 +41,9 @@ describe("migration (MigrateClients)", () => {
       "onResume migrated c1 prev=c1 server=B",
       "Echo resolved new",
       "Lucky resolved ok",
-      "hub.send Chat during",
-      "held resolved",
+      "hub.invoke Chat during",
       "resumed migrated c1 flushed=1",
+      "held resolved",
       "Plain rejected InvocationInterruptedError migrated",
     ]);
     expect(conn.state).toBe("Connected"); // no state change at all during a migration

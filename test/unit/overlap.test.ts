@@ -14,6 +14,7 @@ function overlapSetup(o: { hold?: boolean; startError?: Error; windowMs?: number
     createConnection: () => {
       const n = created.length + 2;
       const hub = new FakeHubConnection(h.log, { label: `hub${n}`, firstConnection: n * 10 });
+      hub.autoComplete = (m) => m === "Chat";
       if (o.hold) hub.startOutcomes.push("hold");
       if (o.startError) hub.startOutcomes.push(o.startError);
       created.push(hub);
@@ -68,7 +69,7 @@ describe("overlap: make-before-break on an exit", () => {
       "state Draining",
       "exit A",
       "draining 25000ms",
-      "hub.send Chat m1",
+      "hub.invoke Chat m1",
       "send m1 resolved",
       "state Reconnecting",
       "reconnecting exit #1 in 0ms (handoff)",
@@ -87,12 +88,12 @@ describe("overlap: make-before-break on an exit", () => {
       "duplicateDropped message 3",
       "typing u1",
       "typing u1",
-      "hub2.send Chat m2",
-      "send m2 resolved",
+      "hub2.invoke Chat m2",
       "state Connected",
       "resumed exit c20 flushed=1 (handoff, gap 0ms)",
       "hub.stop", // only now, and its close is not taken as a drop
-      "hub2.send Chat m3",
+      "send m2 resolved",
+      "hub2.invoke Chat m3",
       "duplicateDropped message 3",
       "send m3 resolved",
       "app 3",

@@ -6,7 +6,7 @@ beforeEach(() => { vi.useFakeTimers(); });
 afterEach(() => { vi.useRealTimers(); });
 
 describe("dropped connection", () => {
-  it("backs off by the policy, resumes, then flushes the buffer in order", async () => {
+  it("backs off by the policy, resumes, re-sends the interrupted call first, then the buffer in order once it settled", async () => {
     const h = setup({ retryableMethods: ["Retryable"] });
     const { hub, conn, log } = h;
     await started(h, "A");
@@ -39,15 +39,16 @@ describe("dropped connection", () => {
       "onResume dropped prev=c1",
       "hub.invoke Retryable",
       "retry Retryable dropped #2",
-      "hub.send Chat 1",
-      "hub.send Chat 2",
+      "state Connected",
+      "resumed dropped c2 flushed=1",
+      // the server changed: later calls wait until the re-sent one settled (per-sender order)
+      "hub.invoke Chat 1",
+      "hub.invoke Chat 2",
+      "hub.invoke Chat 3",
+      "Retryable resolved r",
       "send1 resolved",
-      "hub.send Chat 3",
       "send2 resolved",
       "send3 resolved",
-      "state Connected",
-      "resumed dropped c2 flushed=4",
-      "Retryable resolved r",
     ]);
   });
 
@@ -95,11 +96,11 @@ describe("dropped connection", () => {
       "undelivered Chat BufferFullError",
       "c rejected BufferFullError",
       "reconnected dropped c2",
-      "hub.send Chat a",
+      "hub.invoke Chat a",
       "hub.invoke Echo b",
-      "a resolved",
       "state Connected",
       "resumed dropped c2 flushed=2",
+      "a resolved",
       "b resolved b!",
     ]);
   });
@@ -122,19 +123,24 @@ describe("dropped connection", () => {
       "reconnecting dropped #1 in 0ms",
       "hub.start",
       "reconnected dropped c2",
-      "hub.send Chat 1",
-      "hub.send Chat 2",
+      "hub.invoke Chat 1",
+      "hub.invoke Chat 2",
       "hub.drop",
       "reconnecting dropped #1 in 0ms",
       "hub.start",
-      "send1 resolved",
       "reconnected dropped c3",
-      "hub.send Chat 2",
-      "hub.send Chat 3",
-      "send2 resolved",
-      "send3 resolved",
+      // 1 and 2 were in flight without a receipt: re-sent first (the server de-duplicates by delivery id)…
+      "hub.invoke Chat 1",
+      "retry Chat dropped #2",
+      "hub.invoke Chat 2",
+      "retry Chat dropped #2",
       "state Connected",
       "resumed dropped c3 flushed=2",
+      "send1 resolved",
+      // …and 3 goes once they settled
+      "hub.invoke Chat 3",
+      "send2 resolved",
+      "send3 resolved",
     ]);
     expect(h.hub.sent.map((s) => s.args[0])).toEqual([1, 2, 3]);
   });
@@ -147,23 +153,24 @@ describe("dropped connection", () => {
     await tick();
     await s;
     expect(h.log).toEqual([
-      "hub.send Chat x",
+      "hub.invoke Chat x",
       "hub.drop",
       "state Reconnecting",
       "reconnecting dropped #1 in 0ms",
       "hub.start",
       "reconnected dropped c2",
-      "hub.send Chat x",
-      "send resolved",
+      "hub.invoke Chat x",
+      "retry Chat dropped #2",
       "state Connected",
       "resumed dropped c2 flushed=1",
+      "send resolved",
     ]);
   });
 });
 
 describe("withAutomaticReconnect() cooperation", () => {
   it("lets the hub's loop reconnect (buffering meanwhile), then takes over when it gives up; never two loops", async () => {
-    const h = setup({}, { automaticReconnect: true });
+    const h = setup({ callTimeoutMs: Infinity }, { automaticReconnect: true });
     const { hub, conn, log } = h;
     await started(h);
     conn.onResume((ctx) => { log.push(`onResume ${ctx.reason}`); });
@@ -185,10 +192,10 @@ describe("withAutomaticReconnect() cooperation", () => {
       "reconnecting dropped (hub)",
       "reconnected dropped c2 (hub)",
       "onResume dropped",
-      "hub.send Chat 1",
-      "s1 resolved",
+      "hub.invoke Chat 1",
       "state Connected",
       "resumed dropped c2 flushed=1",
+      "s1 resolved",
       "hub.drop",
       "state Reconnecting",
       "reconnecting dropped (hub)",
@@ -196,10 +203,10 @@ describe("withAutomaticReconnect() cooperation", () => {
       "hub.start",
       "reconnected dropped c3",
       "onResume dropped",
-      "hub.send Chat 2",
-      "s2 resolved",
+      "hub.invoke Chat 2",
       "state Connected",
       "resumed dropped c3 flushed=1",
+      "s2 resolved",
     ]);
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { defaultRetryPolicy } from "../../src/index";
-import { OutboundQueue, type QueuedSend } from "../../src/client/outbound-queue";
 
 const ctx = (n: number) => ({ previousRetryCount: n, elapsedMilliseconds: 0, retryReason: new Error("x") });
 
@@ -21,32 +20,5 @@ describe("defaultRetryPolicy", () => {
 
   it("validates its own options", () => {
     expect(() => defaultRetryPolicy({ maxDelayMs: -1 })).toThrow(RangeError);
-  });
-});
-
-describe("OutboundQueue", () => {
-  const item = (seq: number): QueuedSend => ({ kind: "send", seq, method: "m", args: [], resolve() {}, reject() {} });
-  it("puts items back in call order, whatever order they come back in", () => {
-    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 1000 }), { maxLength: 30 }), fc.integer({ min: 0, max: 30 }), (seqs, taken) => {
-      const sorted = [...seqs].sort((a, b) => a - b);
-      const q = new OutboundQueue(1000);
-      for (const s of sorted) q.push(item(s));
-      const out = [];
-      for (let i = 0; i < Math.min(taken, sorted.length); i++) out.push(q.shift()!);
-      for (const o of out.reverse()) q.putBack(o);
-      const all = [];
-      for (let x = q.shift(); x; x = q.shift()) all.push(x.seq);
-      return JSON.stringify(all) === JSON.stringify(sorted);
-    }));
-  });
-
-  it("refuses the new item when full and rejects everything on rejectAll", () => {
-    const q = new OutboundQueue(1);
-    expect(q.push(item(1))).toBe(true);
-    expect(q.push(item(2))).toBe(false);
-    const seen: number[] = [];
-    q.rejectAll(new Error("stop"), (i) => seen.push(i.seq));
-    expect(seen).toEqual([1]);
-    expect(q.length).toBe(0);
   });
 });

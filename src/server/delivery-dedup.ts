@@ -1,0 +1,134 @@
+// The server side of the SDK's delivery ids: each send() is preceded by a fire-and-forget
+// DELIVERY_METHOD(clientId, n, w). The ledger runs the invocation that follows at most once per
+// (clientId, n), and not before every number in (w, n) is done, so a re-send after an
+// interruption is not a second message and a sender's order holds across servers (a backlog on
+// an old server finishes before the new server runs what came after it).
+//
+// The ledger stands for shared storage (the app's database or cache): give every server the same
+// one. In-memory here; the C# equivalent is a hub filter over a distributed store (docs/csharp-hub.md).
+import { isId } from "../protocol/conventions.js";
+
+export interface DeliveryLedgerOptions {
+  /** How long a delivery waits for earlier ones (or for its own earlier attempt) before it runs anyway. Default 5 000. */
+  orderWaitMs?: number;
+  /** Bound on the senders remembered (oldest forgotten first). Default 10 000. */
+  maxSenders?: number;
+}
+
+/** One delivery id, as read from the marker. */
+export interface DeliveryId {
+  clientId: string;
+  n: number;
+  w: number;
+}
+
+interface Sender {
+  /** Every number ≤ floor is settled at the client: a late copy of one is skipped. */
+  floor: number;
+  done: Set<number>;
+  running: Map<number, Promise<unknown>>;
+  waiters: Array<() => void>;
+}
+
+export type DeliveryOutcome<T> = { duplicate: true } | { duplicate: false; result: T };
+
+/** Reads a marker's arguments; undefined when malformed (the caller logs it). */
+export function parseDeliveryId(args: readonly unknown[]): DeliveryId | undefined {
+  const [clientId, n, w] = args;
+  if (!isId(clientId) || !Number.isSafeInteger(n) || !Number.isSafeInteger(w)) return undefined;
+  if ((n as number) < 1 || (w as number) < 0 || (w as number) >= (n as number)) return undefined;
+  return { clientId, n: n as number, w: w as number };
+}
+
+export class DeliveryLedger {
+  private readonly senders = new Map<string, Sender>();
+  private readonly orderWaitMs: number;
+  private readonly maxSenders: number;
+  /** Deliveries skipped as copies, and those that ran without their predecessors after orderWaitMs. */
+  readonly stats = { ran: 0, duplicates: 0, orderTimeouts: 0 };
+
+  constructor(o: DeliveryLedgerOptions = {}) {
+    this.orderWaitMs = o.orderWaitMs ?? 5_000;
+    this.maxSenders = o.maxSenders ?? 10_000;
+    if (!(this.orderWaitMs >= 0) || !(this.maxSenders >= 1)) throw new RangeError("DeliveryLedger: orderWaitMs ≥ 0 and maxSenders ≥ 1.");
+  }
+
+  /** Runs `fn` for delivery `id` unless it already ran (or runs) somewhere; waits for earlier ones first. */
+  async run<T>(id: DeliveryId, fn: () => Promise<T> | T): Promise<DeliveryOutcome<T>> {
+    const s = this.sender(id.clientId);
+    if (id.w > s.floor) this.raiseFloor(s, id.w);
+    const deadline = Date.now() + this.orderWaitMs;
+    // Its own earlier attempt is running (e.g. on the old server, its completion lost): wait for it.
+    while (s.running.has(id.n) && Date.now() < deadline) await this.changed(s, deadline);
+    if (this.isDuplicate(s, id.n)) return this.duplicate();
+    let waited = false;
+    while (!this.predecessorsDone(s, id.n)) {
+      if (Date.now() >= deadline) {
+        this.stats.orderTimeouts++;
+        break;
+      }
+      waited = true;
+      await this.changed(s, deadline);
+    }
+    if (waited && this.isDuplicate(s, id.n)) return this.duplicate();
+    if (s.running.has(id.n)) return this.duplicate(); // still running elsewhere after the wait: never twice
+    const p = (async () => fn())();
+    s.running.set(id.n, p);
+    try {
+      const result = await p;
+      return { duplicate: false, result };
+    } finally {
+      s.running.delete(id.n);
+      s.done.add(id.n);
+      this.stats.ran++;
+      this.notify(s);
+    }
+  }
+
+  private duplicate(): { duplicate: true } {
+    this.stats.duplicates++;
+    return { duplicate: true };
+  }
+
+  private isDuplicate(s: Sender, n: number): boolean {
+    return n <= s.floor || s.done.has(n) || s.running.has(n);
+  }
+
+  private predecessorsDone(s: Sender, n: number): boolean {
+    if (n - s.floor > 10_000) return true; // a gap this wide is not a backlog: don't scan it
+    for (let m = s.floor + 1; m < n; m++) if (!s.done.has(m)) return false;
+    return true;
+  }
+
+  private sender(clientId: string): Sender {
+    let s = this.senders.get(clientId);
+    if (s) return s;
+    s = { floor: 0, done: new Set(), running: new Map(), waiters: [] };
+    this.senders.set(clientId, s);
+    if (this.senders.size > this.maxSenders) this.senders.delete(this.senders.keys().next().value!);
+    return s;
+  }
+
+  private raiseFloor(s: Sender, w: number): void {
+    s.floor = w;
+    for (const n of s.done) if (n <= w) s.done.delete(n);
+    this.notify(s);
+  }
+
+  private changed(s: Sender, deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, Math.max(0, deadline - Date.now()));
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      s.waiters.push(done);
+    });
+  }
+
+  private notify(s: Sender): void {
+    const w = s.waiters;
+    s.waiters = [];
+    for (const f of w) f();
+  }
+}
