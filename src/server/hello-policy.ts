@@ -1,9 +1,7 @@
 // Which connections get the `graceful.hello` convention message. The SDK marks its
 // connections with `graceful=1` in the hub URL's query; through the service that query
 // reaches the app server in OpenConnection. A plain client never sees the extra message.
-
-/** The SDK's marker (src/protocol/conventions.ts's GRACEFUL_QUERY_KEY, value "1"). */
-const GRACEFUL_QUERY_KEY = "graceful";
+import { GRACEFUL_QUERY_KEY, GRACEFUL_QUERY_VALUE } from "../protocol/conventions.js";
 
 export type HelloMode = "marked" | "always" | "never";
 
@@ -14,5 +12,5 @@ export type HelloMode = "marked" | "always" | "never";
 export function helloWanted(mode: HelloMode, queryString: string | undefined): boolean {
   if (mode === "never") return false;
   if (mode === "always" || queryString === undefined) return true;
-  return new URLSearchParams(queryString).get(GRACEFUL_QUERY_KEY) === "1";
+  return new URLSearchParams(queryString).get(GRACEFUL_QUERY_KEY) === GRACEFUL_QUERY_VALUE;
 }

@@ -17,14 +17,14 @@ export interface HubTransport {
   leaveGroup(connectionId: string, group: string): Promise<void>;
 }
 
-export function invocationMessage(method: string, args: unknown[]): HubMessage {
+export function invocationMessage(method: string, args: unknown[], invocationId?: string): HubMessage {
   if (typeof method !== "string" || method === "") throw new TypeError("A client method name must be a non-empty string.");
-  return { type: MessageType.Invocation, target: method, arguments: args };
+  return invocationId === undefined ? { type: MessageType.Invocation, target: method, arguments: args } : { type: MessageType.Invocation, invocationId, target: method, arguments: args };
 }
 
 /** One invocation in every hub protocol. Throws when the arguments cannot be serialized. */
-export function invocationPayloads(method: string, args: unknown[]): Payloads {
-  const m = invocationMessage(method, args);
+export function invocationPayloads(method: string, args: unknown[], invocationId?: string): Payloads {
+  const m = invocationMessage(method, args, invocationId);
   return { json: jsonProtocol.write(m), messagepack: messagePackProtocol.write(m) };
 }
 

@@ -2,27 +2,27 @@
 // client's /negotiate with a redirect to the service, keeps server links to the service
 // per hub, runs hub classes, and shuts down gracefully in the mode it is given.
 import { EventEmitter } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEFAULT_EXIT_METHOD, type ExitPayload } from "../protocol/conventions.js";
+import type { CompletionMessage } from "../protocol/json-hub-protocol.js";
 import { MIGRATE_FROM_HEADER, MIGRATE_TO_HEADER, ServiceMessageType, type ServiceMessage } from "../protocol/service-protocol.js";
 import { GracefulShutdownMode } from "../protocol/shutdown-mode.js";
-import { SERVER_ID_CLAIM, clientAudience, serverAudience, signToken } from "../service/access-token.js";
-import { randomId, requestUrl, sendJson, sendStatus } from "../service/http-helpers.js";
+import { SERVER_ID_CLAIM, serverAudience, signToken } from "../service/access-token.js";
+import { randomId } from "../service/http-helpers.js";
 import type { MiniService } from "../service/mini-service.js";
-import { applyOriginPolicy, type AllowedOrigins } from "../service/origin-policy.js";
+import type { AllowedOrigins } from "../service/origin-policy.js";
 import type { DeliveryLedger } from "./delivery-dedup.js";
 import { helloWanted, type HelloMode } from "./hello-policy.js";
+import { negotiateEndpoint, type Identity } from "./negotiate-endpoint.js";
 import { ShutdownHooks, type GracefulShutdownOptions, type HookRun, type ShutdownHook, type ShutdownReport } from "./graceful-shutdown.js";
-import { groupManager, hubClients, type HubTransport } from "./hub-clients.js";
+import { groupManager, hubClients, invocationPayloads, type HubTransport } from "./hub-clients.js";
 import type { HubClass, HubContext } from "./hub.js";
 import { ServerConnection, type ConnectionLimits } from "./server-connection.js";
+import { ClientResults, completionPayload, readCompletionPayload } from "./client-results.js";
 import { ServiceLink } from "./service-link.js";
 
-export interface Identity {
-  userId?: string;
-  claims?: Record<string, string>;
-}
+export type { Identity } from "./negotiate-endpoint.js";
 
 export interface MiniServerOptions {
   /** The service to link to: a MiniService, or the endpoint and access key of one. */
@@ -81,33 +81,9 @@ interface HubRuntime {
   linkOf: Map<string, ServiceLink>;
   /** Closed by the service, still running what it had sent, then onDisconnected. */
   leaving: Set<ServerConnection>;
+  /** Client results this server asked for, answered through the service or by its own clients. */
+  clientResults: ClientResults;
 }
-
-const defaultIdentify = (_req: IncomingMessage, url: URL): Identity | undefined => {
-  const user = url.searchParams.get("user");
-  return user ? { userId: user } : undefined;
-};
-
-/**
- * The redirect URL, as the real server SDK builds it: the service's client endpoint plus
- * `asrs.op` (the original path) and the client's own query string, which the service hands
- * back to the app server in OpenConnection (that is how `graceful=1` reaches it).
- */
-function clientUrl(audience: string, hub: string, request: URL): string {
-  const q = new URLSearchParams(request.search);
-  q.delete("negotiateVersion"); // the client adds its own on the next negotiate
-  const rest = q.toString();
-  return `${audience}&asrs.op=${encodeURIComponent(`/${hub}`)}${rest ? `&${rest}` : ""}`;
-}
-
-/** A malformed %-escape is a bad path (404), not a server error. */
-const safeDecode = (s: string): string | undefined => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return undefined;
-  }
-};
 
 export class MiniServer extends EventEmitter<MiniServerEvents> {
   readonly id: string;
@@ -167,7 +143,16 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     this.accessKey = o.service.accessKey;
     this.log = o.log ?? (() => {});
     this.gracefulShutdown = new ShutdownHooks(() => [...this.hubs.keys()]);
-    this.http = createServer((req, res) => void this.onRequest(req, res));
+    const negotiate = negotiateEndpoint({
+      endpoint: this.endpoint,
+      accessKey: this.accessKey,
+      hasHub: (name) => this.hubs.has(name),
+      identify: o.identify,
+      tokenLifetimeSeconds: o.tokenLifetimeSeconds,
+      allowedOrigins: o.allowedOrigins,
+      log: this.log,
+    });
+    this.http = createServer((req, res) => void negotiate(req, res));
   }
 
   static async start(options: MiniServerOptions): Promise<MiniServer> {
@@ -212,20 +197,27 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
 
   private async linkHub(name: string, cls: HubClass, count: number): Promise<void> {
     const token = await signToken({ audience: serverAudience(this.endpoint, name), accessKey: this.accessKey, claims: { [SERVER_ID_CLAIM]: this.id } });
-    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), leaving: new Set(), context: undefined!, transport: undefined! };
+    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), leaving: new Set(), clientResults: new ClientResults(`s-${this.id}-`, this.limits.clientResultTimeoutMs), context: undefined!, transport: undefined! };
     // Every path out of the hub goes through here; a dead server sends nothing.
     h.transport = {
       send: (m) => (this.state === "stopped" ? Promise.resolve() : this.sendOnHub(h, m)),
       sendToConnection: (id, message) => h.connections.get(id)?.send(message) ?? Promise.resolve(),
       invokeClient: (id, method, args) => {
         if (this.state === "stopped") return new Promise(() => {}); // a dead server waits for nothing
-        const conn = h.connections.get(id);
-        // Until the service routes client results between servers, the client must be on this one.
-        if (!conn) return Promise.reject(new Error(`Connection '${id}' is not connected to server '${this.id}'; client results reach only this server's clients for now.`));
-        return conn.invokeClient(method, args);
+        // As the real SDK, always through the service (ClientInvocation): it delivers the
+        // invocation and, for a client of another server, routes the answer back to us as
+        // ClientCompletion; it answers ErrorCompletion itself when the client leaves first.
+        // On the client's own link when it is ours, so it stays in order with our other writes.
+        const invocationId = h.clientResults.nextId();
+        const payloads = invocationPayloads(method, args, invocationId); // throws on unserializable arguments
+        const result = h.clientResults.wait(invocationId, method, id);
+        const message: ServiceMessage = { type: ServiceMessageType.ClientInvocation, invocationId, connectionId: id, callerServerId: this.id, payloads };
+        void (h.linkOf.get(id)?.send(message) ?? this.sendOnHub(h, message));
+        return result;
       },
-      joinGroup: (id, group) => this.withAck(h, ServiceMessageType.JoinGroupWithAck, id, group),
-      leaveGroup: (id, group) => this.withAck(h, ServiceMessageType.LeaveGroupWithAck, id, group),
+      // A dead server's hub code waits forever rather than resuming on a rejection.
+      joinGroup: (id, group) => (this.state === "stopped" ? new Promise(() => {}) : this.withAck(h, ServiceMessageType.JoinGroupWithAck, id, group)),
+      leaveGroup: (id, group) => (this.state === "stopped" ? new Promise(() => {}) : this.withAck(h, ServiceMessageType.LeaveGroupWithAck, id, group)),
     };
     h.context = { hub: name, serverId: this.id, clients: hubClients(h.transport), groups: groupManager(h.transport) };
     this.hubs.set(name, h);
@@ -254,44 +246,8 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
   private withAck(h: HubRuntime, type: ServiceMessageType.JoinGroupWithAck | ServiceMessageType.LeaveGroupWithAck, id: string, group: string): Promise<void> {
     const link = h.linkOf.get(id) ?? this.liveLink(h);
     if (!link) return Promise.reject(new Error(`Server '${this.id}' has no link to the service.`));
-    return link.sendWithAck(type, id, group);
-  }
-
-  // ---- /negotiate ---------------------------------------------------------------------
-
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      const refused = applyOriginPolicy(req, res, this.o.allowedOrigins);
-      if (refused) {
-        req.resume();
-        return sendJson(res, 403, { error: refused });
-      }
-      if (req.method === "OPTIONS") return sendStatus(res, 204);
-      const url = requestUrl(req);
-      const m = /^\/([^/]+)\/negotiate\/?$/.exec(url.pathname);
-      const hub = m ? safeDecode(m[1]!) : undefined;
-      if (!hub || !this.hubs.has(hub)) return sendStatus(res, 404, "Not found.");
-      if (req.method !== "POST") return sendStatus(res, 405, "Negotiate must be a POST.");
-      req.resume();
-      let identity: Identity | undefined;
-      try {
-        identity = await (this.o.identify ?? defaultIdentify)(req, url);
-      } catch (e) {
-        return sendJson(res, 401, { error: `Unauthorized: ${(e as Error).message}` });
-      }
-      const audience = clientAudience(this.endpoint, hub);
-      const accessToken = await signToken({
-        audience,
-        accessKey: this.accessKey,
-        ...(identity?.userId !== undefined ? { userId: identity.userId } : {}),
-        ...(identity?.claims ? { claims: identity.claims } : {}),
-        ...(this.o.tokenLifetimeSeconds !== undefined ? { lifetimeSeconds: this.o.tokenLifetimeSeconds } : {}),
-      });
-      sendJson(res, 200, { url: clientUrl(audience, hub, url), accessToken });
-    } catch (e) {
-      this.log(`negotiate failed: ${(e as Error).message}`);
-      if (!res.headersSent) sendStatus(res, 500, "Internal error.");
-    }
+    // If the server dies meanwhile, the waiting hub code stays parked: a crash resumes nothing.
+    return link.sendWithAck(type, id, group).catch((e: unknown) => (this.state === "stopped" ? new Promise<void>(() => {}) : Promise.reject(e)));
   }
 
   // ---- Messages from the service --------------------------------------------------------
@@ -301,8 +257,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     switch (m.type) {
       case ServiceMessageType.OpenConnection: {
         const migratedFrom = m.headers[MIGRATE_FROM_HEADER]?.[0];
-        // queryString arrives with the real OpenConnection layout; older services do not send it.
-        const queryString = (m as { queryString?: unknown }).queryString;
+        const queryString = m.queryString;
         const conn: ServerConnection = new ServerConnection({
           id: m.connectionId,
           hub: h.name,
@@ -319,6 +274,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
           deliver: (payload) => (this.state === "stopped" ? Promise.resolve() : link.send({ type: ServiceMessageType.ConnectionData, connectionId: m.connectionId, payload })),
           closeWithError: (error) => void this.sendOnHub(h, { type: ServiceMessageType.CloseConnection, connectionId: m.connectionId, error, headers: {} }),
           deliveries: this.o.deliveries,
+          onClientResult: (completion, callerServerId) => this.onClientResult(h, conn, completion, callerServerId),
           log: this.log,
           onEnded: (c) => {
             h.leaving.delete(c);
@@ -334,6 +290,19 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
       }
       case ServiceMessageType.ConnectionData:
         return h.connections.get(m.connectionId)?.receive(m.payload);
+      case ServiceMessageType.ClientInvocation:
+        // Another server asked one of our clients for a result: its answer reaches us; route it back.
+        return h.connections.get(m.connectionId)?.routeResult(m.invocationId, m.callerServerId);
+      case ServiceMessageType.ClientCompletion: {
+        const completion = readCompletionPayload(m.protocol, m.payload);
+        if (!completion) return void h.clientResults.complete(m.invocationId, { error: `The client's answer could not be read (${m.protocol}).` });
+        return void h.clientResults.complete(m.invocationId, completion.error !== undefined ? { error: completion.error } : { result: completion.result });
+      }
+      case ServiceMessageType.ErrorCompletion:
+        // The service's own error when the client left before answering.
+        return void h.clientResults.complete(m.invocationId, /disconnected|does not exist/i.test(m.error) ? { disconnected: true } : { error: m.error });
+      case ServiceMessageType.ServiceMapping:
+        return; // which service instance holds the client: one instance here
       case ServiceMessageType.CloseConnection: {
         const conn = h.connections.get(m.connectionId);
         if (!conn || conn.isEnded) return;
@@ -348,6 +317,27 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
       default:
         this.log(`server ${this.id}: unexpected service message ${m.type}`);
     }
+  }
+
+  /**
+   * One of our clients answered a client result. Ours: settle it, and tell the service it is
+   * done (as the real SDK does). Another server's: hand the answer to the service for it.
+   */
+  private onClientResult(h: HubRuntime, conn: ServerConnection, c: CompletionMessage, callerServerId: string | undefined): void {
+    const caller = callerServerId ?? this.id;
+    if (caller === this.id) {
+      const outcome = c.bindingError !== undefined ? { error: `Failed to read the client's result. ${c.bindingError}` } : c.error !== undefined ? { error: c.error } : { result: c.result };
+      if (!h.clientResults.complete(c.invocationId, outcome)) return this.log(`connection ${conn.id}: unexpected completion '${c.invocationId}'`);
+    }
+    const base = { invocationId: c.invocationId, connectionId: conn.id, callerServerId: caller };
+    const protocol = conn.protocol;
+    const payload = protocol && completionPayload(protocol, c);
+    void this.sendOnHub(
+      h,
+      payload && protocol
+        ? { type: ServiceMessageType.ClientCompletion, ...base, protocol: protocol.name, payload }
+        : { type: ServiceMessageType.ErrorCompletion, ...base, error: c.bindingError ?? "The client's answer could not be serialized." },
+    );
   }
 
   /**
@@ -452,6 +442,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     this.state = "stopped";
     // Death is death: queued and running work is discarded, no hub code is started again.
     for (const h of this.hubs.values()) {
+      h.clientResults.forget();
       for (const c of [...h.connections.values(), ...h.leaving]) c.kill();
       h.connections.clear();
       h.linkOf.clear();

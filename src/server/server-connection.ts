@@ -21,7 +21,6 @@ import {
   type InvocationMessage,
   type StreamInvocationMessage,
 } from "../protocol/json-hub-protocol.js";
-import { ClientResults } from "./client-results.js";
 import { ClientStream } from "./client-stream.js";
 import { callerClients, type HubTransport } from "./hub-clients.js";
 import { hubMethods, type HubMethod } from "./hub-methods.js";
@@ -57,6 +56,11 @@ export interface ServerConnectionInit {
   deliver(payload: Uint8Array): Promise<void>;
   /** Asks the service to close this client with an error it receives. */
   closeWithError(error: string): void;
+  /**
+   * The client answered a client result (a Completion that is not a stream's): `callerServerId`
+   * names the server that asked when the service routed the request here from another one.
+   */
+  onClientResult(completion: CompletionMessage, callerServerId: string | undefined): void;
   log(message: string): void;
   /** The connection ended here, after onDisconnected (not called when the server died). */
   onEnded(conn: ServerConnection): void;
@@ -81,9 +85,10 @@ export class ServerConnection {
   /** Asked the service to close it (bad input, a limit): nothing more is read. */
   private aborted = false;
   private readonly limit: InvocationLimit;
-  private readonly clientResults: ClientResults;
   /** The delivery id announced for the next invocation (DELIVERY_METHOD marker). */
   private delivery: DeliveryId | undefined;
+  /** Client results other servers asked this client for: invocation id → the caller server. */
+  private readonly routed = new Map<string, string>();
   /** Server-to-client streams running, by invocation id. */
   private readonly outStreams = new Map<string, { cancelled: boolean }>();
   /** Client-to-server streams open, by stream id. */
@@ -97,7 +102,6 @@ export class ServerConnection {
     this.id = o.id;
     if (o.migratedFrom !== undefined) this.migration = { from: o.migratedFrom, to: o.serverId };
     this.limit = new InvocationLimit(o.limits.maxParallelInvocations);
-    this.clientResults = new ClientResults(o.id, o.limits.clientResultTimeoutMs);
   }
 
   /** Ended here (closed, migrated away) or dead with its server. */
@@ -129,7 +133,6 @@ export class ServerConnection {
     if (migratedTo !== undefined) this.migration = { from: this.o.serverId, to: migratedTo };
     if (!wasOpen) this.stopReading(); // never connected: nothing of it runs
     for (const s of this.outStreams.values()) s.cancelled = true;
-    this.clientResults.rejectAll();
     for (const s of this.inStreams.values()) s.complete(new Error("The underlying connection was closed."));
     this.inStreams.clear();
     void (async () => {
@@ -148,7 +151,6 @@ export class ServerConnection {
     for (const s of this.outStreams.values()) s.cancelled = true;
     this.outStreams.clear();
     this.stopReading();
-    this.clientResults.forget();
     this.inStreams.clear();
   }
 
@@ -158,12 +160,9 @@ export class ServerConnection {
     await this.o.deliver(this.protocol.write(message));
   }
 
-  /** Client results: sends an Invocation with an id and waits for the client's Completion. */
-  async invokeClient(method: string, args: unknown[]): Promise<unknown> {
-    if (this.isEnded) throw new Error(`Connection '${this.id}' disconnected.`);
-    const { invocationId, result } = this.clientResults.create(method);
-    await this.send({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
-    return result;
+  /** The service says another server asked this client for a result: route its answer back. */
+  routeResult(invocationId: string, callerServerId: string): void {
+    if (!this.isEnded) this.routed.set(invocationId, callerServerId);
   }
 
   private stopReading(): void {
@@ -278,8 +277,9 @@ export class ServerConnection {
       this.inStreams.delete(m.invocationId);
       return s.complete(m.error !== undefined ? new Error(m.error) : undefined);
     }
-    const outcome = m.bindingError !== undefined ? { error: `Failed to read the client's result. ${m.bindingError}` } : m.error !== undefined ? { error: m.error } : { result: m.result };
-    if (!this.clientResults.complete(m.invocationId, outcome)) this.o.log(`connection ${this.id}: unexpected completion '${m.invocationId}'`);
+    const caller = this.routed.get(m.invocationId);
+    this.routed.delete(m.invocationId);
+    if (this.phase !== "dead") this.o.onClientResult(m, caller);
   }
 
   // ---- Invocations --------------------------------------------------------------------

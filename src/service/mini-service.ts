@@ -138,12 +138,15 @@ interface Binding {
   link: ServerLink;
   /** Hub messages the server wrote before its handshake answer, delivered right after it. */
   early: Uint8Array[];
+  earlyBytes: number;
   /** Migrated here: the client already has its handshake answer; drop the new server's, if any. */
   swallowAnswer: boolean;
 }
 
 
 const NEGOTIATE_BODY_LIMIT = 64 * 1024;
+/** Bytes held for one client before its server's handshake answer (with maxEarlyMessages). */
+const EARLY_BYTES_LIMIT = 1024 * 1024;
 
 export class MiniService extends EventEmitter<MiniServiceEvents> {
   readonly accessKey: string;
@@ -530,7 +533,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
 
   private bind(c: ClientConnection, server: HubServer, link: ServerLink, migrated: boolean): void {
     this.bindings.get(c.id)?.server.connections.delete(c);
-    this.bindings.set(c.id, { server, link, early: [], swallowAnswer: migrated });
+    this.bindings.set(c.id, { server, link, early: [], earlyBytes: 0, swallowAnswer: migrated });
     server.connections.add(c);
   }
 
@@ -554,13 +557,16 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       c.answerHandshake(payload.subarray(0, n));
       if (n < payload.length) c.deliver(payload.subarray(n));
       for (const p of b.early.splice(0)) c.deliver(p);
+      b.earlyBytes = 0;
       return;
     }
-    if (b.early.length >= this.opts.maxEarlyMessages) {
-      c.close(`The server wrote more than ${this.opts.maxEarlyMessages} messages before its handshake answer.`);
+    // Bounded in count and bytes: a server that never answers must not grow the service's memory.
+    if (b.early.length >= this.opts.maxEarlyMessages || b.earlyBytes + payload.length > EARLY_BYTES_LIMIT) {
+      c.close(`The server wrote more than ${b.early.length} messages (${b.earlyBytes} bytes) before its handshake answer.`);
       return;
     }
     b.early.push(payload);
+    b.earlyBytes += payload.length;
   }
 
   /** The payload in the client's own hub protocol. */

@@ -199,9 +199,10 @@ export interface MigrateResult {
 
 export async function migrateMany(o: { clients: number }): Promise<MigrateResult> {
   const service = await MiniService.start({ clientTimeoutMs: 600_000 });
-  const a = await MiniServer.start({ service, id: "server-a", hubs: { bench: Bench } });
+  // The raw clients stand for SDK clients here: greet them all (they do not mark graceful=1).
+  const a = await MiniServer.start({ service, id: "server-a", hubs: { bench: Bench }, hello: "always" });
   const { clients, error } = await connectMany(service.endpoint, service.accessKey, "bench", o.clients);
-  const b = await MiniServer.start({ service, id: "server-b", hubs: { bench: Bench } });
+  const b = await MiniServer.start({ service, id: "server-b", hubs: { bench: Bench }, hello: "always" });
   let hellos = 0;
   let lastHello = 0;
   for (const c of clients)

@@ -31,7 +31,7 @@ export interface ChatServerOptions {
   storeUrl?: string;
 }
 
-export class ChatServerProcess {
+export class ChatServerProcess extends EventEmitter<{ line: [string] }> {
   readonly lines: string[] = [];
   readonly events: AppEvent[] = [];
   port = 0;
@@ -41,6 +41,7 @@ export class ChatServerProcess {
   private exitCode: number | null | undefined;
 
   private constructor(readonly id: string, private readonly child: ChildProcess) {
+    super();
     const onLine = (text: string) => {
       const line = this.lines.push(text) - 1;
       const m = /EVENT (\{.*\})$/.exec(text);
@@ -51,6 +52,7 @@ export class ChatServerProcess {
       const listening = /Now listening on: http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
       if (listening) this.port = Number(listening[1]);
       for (const w of [...this.waiters]) w();
+      this.emit("line", text);
     };
     createInterface({ input: child.stdout! }).on("line", onLine);
     createInterface({ input: child.stderr! }).on("line", (t) => onLine(`stderr: ${t}`));
@@ -118,6 +120,15 @@ export class ChatServerProcess {
       this.waiters.add(check);
       check();
     });
+  }
+
+  /**
+   * Hub calls whose broadcast the real SDK reports it could not send: it stops its server
+   * connections as soon as its last client is gone, while a call may still be running
+   * ("BroadcastDataMessage … is not sent … because all connections to this endpoint are offline").
+   */
+  get failedBroadcasts(): number {
+    return this.lines.filter((l) => /Failed to invoke hub method 'SendMessage'/.test(l)).length;
   }
 
   tail(n = 25): string {

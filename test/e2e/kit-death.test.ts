@@ -19,6 +19,16 @@ class Chat extends Hub {
     await this.clients.all.send("after", tag);
     return tag;
   }
+  async joinLate(tag: string) {
+    runs.push({ what: `join ${tag}`, at: Date.now() });
+    await blocked;
+    try {
+      await this.groups.add(this.context.connectionId, "late");
+      runs.push({ what: "joined", at: Date.now() });
+    } catch {
+      runs.push({ what: "join failed", at: Date.now() });
+    }
+  }
   note(tag: string) {
     runs.push({ what: `note ${tag}`, at: Date.now() });
   }
@@ -58,6 +68,22 @@ describe("death is death", () => {
     expect(runs.map((r) => r.what)).toEqual(["busy running", "note probe"]);
     expect(runs.filter((r) => r.at >= killedAt && r.what !== "note probe")).toEqual([]);
     expect(heard).toEqual([]);
+  });
+
+  it("hub code awaiting the service when the server dies is never resumed, not even with an error", async () => {
+    kit = await startKit({ hubs: { chat: Chat }, servers: 2 });
+    const [a] = kit.servers;
+    const victim = await kit.connect("chat", { server: a! });
+    const watcher = await kit.connect("chat", { server: a! }); // lands on b
+    block();
+    void victim.invoke("JoinLate", "x").catch(() => {});
+    await expect.poll(() => runs.length).toBe(1);
+    const gone = closed(victim);
+    await a!.kill();
+    release();
+    await gone;
+    await watcher.invoke("Note", "probe");
+    expect(runs.map((r) => r.what)).toEqual(["join x", "note probe"]);
   });
 
   it("after shutdown() resolves, a dropped client's queued work never runs", async () => {

@@ -238,6 +238,28 @@ describe("client results", () => {
     expect(await ctx.clients.client(b.connectionId!).invoke("answer", "ctx")).toBe("b says hi (ctx)");
   });
 
+  it("a client of another server answers through the service (ClientInvocation / ClientCompletion)", async () => {
+    kit = await startKit({ hubs: { chat: Chat }, servers: 2 });
+    const [a, b] = kit.servers;
+    const asker = await kit.connect("chat", { server: a! });
+    const other = await kit.connect("chat", { server: a! }); // fewest connections: lands on server-b
+    expect(kit.service.connections().find((c) => c.connectionId === other.connectionId)!.serverId).toBe(b!.id);
+    other.on("answer", (q: string) => ({ from: "other", q, n: 9007199254740991 }));
+    expect(await asker.invoke("AskClient", other.connectionId)).toEqual({ from: "other", q: "from another", n: 9007199254740991 });
+    other.off("answer");
+    other.on("answer", () => {
+      throw new Error("not telling");
+    });
+    await expect(asker.invoke("AskClient", other.connectionId)).rejects.toThrow("HubException: Error: not telling");
+    // It leaves before answering: the service answers for it.
+    other.off("answer");
+    other.on("answer", () => new Promise(() => {}));
+    const id = other.connectionId!;
+    const asked = a!.hubContext("chat").clients.client(id).invoke("answer", "x");
+    await other.stop();
+    await expect(asked).rejects.toThrow(`Connection '${id}' disconnected.`);
+  });
+
   it("a client error, a missing handler, a timeout and a disconnect each reject with a named error", async () => {
     kit = await start({ clientResultTimeoutMs: 300 });
     const c = await kit.connect();

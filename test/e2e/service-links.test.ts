@@ -162,6 +162,20 @@ describe("links as the real server SDK makes them", () => {
     link.ws.close();
   });
 
+  it("messages held before the handshake answer are bounded: past 1 000 the client is closed with the reason", async () => {
+    const link = await sdkLink("chatty");
+    const client = await rawClient();
+    client.socket.send('{"protocol":"json","version":1}\u001e');
+    await withTimeout(link.next((m) => m.type === T.OpenConnection && m.connectionId === client.id), "OpenConnection");
+    const closed = new Promise<void>((r) => client.socket.once("close", () => r()));
+    const record = Buffer.from('{"type":1,"target":"x","arguments":[]}\u001e');
+    for (let i = 0; i <= 1000; i++) send(link, { type: T.ConnectionData, connectionId: client.id, payload: record });
+    await withTimeout(closed, "client closed");
+    // Nothing but the Close reached it: no hub message before a handshake answer.
+    expect(client.records).toEqual(['{"type":7,"error":"The server wrote more than 1000 messages (39000 bytes) before its handshake answer."}']);
+    link.ws.close();
+  });
+
   it("client results: the caller's ClientInvocation reaches the client and the owner; the owner's completion reaches the caller", async () => {
     const owner = await sdkLink("owner");
     const client = await rawClient();

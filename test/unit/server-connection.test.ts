@@ -55,6 +55,7 @@ function harness(wire: Wire, opts: { hello?: boolean; migratedFrom?: string } = 
     limits: { maxParallelInvocations: 1, maxPendingInputBytes: 1 << 20, clientResultTimeoutMs: 1000 },
     deliver: async (p) => void out.push(p),
     closeWithError: (e) => void closes.push(e),
+    onClientResult: () => {},
     log: () => {},
     onEnded: () => {},
   });
