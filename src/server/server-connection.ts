@@ -95,6 +95,9 @@ export class ServerConnection {
   private readonly inStreams = new Map<string, ClientStream>();
   /** Settles once onConnected has run: onDisconnected never overtakes it. */
   private connected: Promise<void> = Promise.resolve();
+  /** Hub invocations running now, and who waits for them to reach 0. */
+  private running = 0;
+  private runningDone: (() => void) | undefined;
   /** Settles when the reader stops (nothing complete left to read, or it gave up). */
   private idle: Promise<void> = Promise.resolve();
 
@@ -140,6 +143,9 @@ export class ServerConnection {
       await this.idle;
       if (this.phase === "dead") return;
       if (wasOpen) await this.callHub((h) => h.onDisconnected(error ? new Error(error) : undefined), "onDisconnected");
+      // Ended here once its calls still running are done too: a graceful shutdown lets them
+      // finish (their broadcasts and stores count), within its budget.
+      while (this.running > 0 && (this.phase as Phase) !== "dead") await new Promise<void>((r) => (this.runningDone = r));
       if ((this.phase as Phase) !== "dead") this.o.onEnded(this); // it may have died meanwhile
     })();
   }
@@ -369,6 +375,7 @@ export class ServerConnection {
   }
 
   private async run(method: HubMethod, target: string, id: string | undefined, args: unknown[], slot: Slot | undefined, delivery?: DeliveryId): Promise<void> {
+    this.running++;
     try {
       const hub = this.instance(slot);
       const call = () => (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.name]!.apply(hub, args);
@@ -395,6 +402,11 @@ export class ServerConnection {
       }
     } finally {
       slot?.release();
+      if (--this.running === 0) {
+        const done = this.runningDone;
+        this.runningDone = undefined;
+        done?.();
+      }
       // Streams the method did not read to the end are finished, as ASP.NET Core's CleanupInvocation does.
       for (const [sid, s] of this.inStreams) if (args.includes(s)) (this.inStreams.delete(sid), s.complete());
     }
