@@ -294,6 +294,15 @@ export class Outbox {
  * against MaximumReceiveMessageSize). Counted in UTF-8 only when it could be near the limit.
  */
 export function messageBytes(method: string, args: readonly unknown[], limit: number): number {
+  // Fast path, no serialisation: numbers, booleans, null and short strings cannot reach the limit
+  // (a string's JSON is at most 6 bytes a character: \u escapes).
+  let bound = method.length * 3 + 60;
+  for (const a of args) {
+    if (typeof a === "string") bound += a.length * 6 + 3;
+    else if (typeof a === "number" || typeof a === "boolean" || a === null || a === undefined) bound += 24;
+    else { bound = Infinity; break; }
+  }
+  if (bound <= limit) return 0;
   let json: string;
   try {
     json = JSON.stringify(args) ?? "";
