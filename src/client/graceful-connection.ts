@@ -15,6 +15,7 @@ import { Level } from "./logger";
 import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } from "./options";
 import { Outbox } from "./outbox";
 import type { ConnectionState } from "./state";
+import { next, type TransitionEvent } from "./transitions";
 import { TimerSet, type Timer } from "./timer-set";
 
 /** What onExit handlers get: the exit's details and the time they have. */
@@ -161,7 +162,7 @@ export class GracefulConnection {
     const token = ++this.flow;
     this.unusableSince = Date.now();
     const ready = new Promise<void>((resolve, reject) => { this.startWaiter = { resolve, reject }; });
-    this.setState("Connecting");
+    this.go("start");
     if (token === this.flow) void this.connectFirst(token);
     return ready;
   }
@@ -321,7 +322,7 @@ export class GracefulConnection {
   private async stopInternal(): Promise<void> {
     this.supersede();
     this.lastStop = "stop";
-    this.setState("Disconnecting");
+    this.go("stop");
     const error = new ConnectionStoppedError("stop");
     this.rejectEverything(error);
     const other = this.incoming ?? this.retiring; // mid-handoff: the second connection goes too
@@ -335,7 +336,7 @@ export class GracefulConnection {
       }
     }));
     if (other) this.detach(other);
-    this.setState("Disconnected");
+    this.go("stopped");
     this.emit("closed", { reason: "stop" });
   }
 
@@ -347,7 +348,7 @@ export class GracefulConnection {
     const waiter = this.startWaiter;
     this.startWaiter = undefined;
     this.rejectEverything(stopped);
-    this.setState("Disconnected");
+    this.go("failed");
     this.emit("closed", error ? { reason, error } : { reason });
     waiter?.reject(reason === "startFailed" && error ? error : stopped);
   }
@@ -406,7 +407,7 @@ export class GracefulConnection {
         this.finish(reason === "start" ? "startFailed" : "retriesExhausted", error);
         return;
       }
-      this.setState(reason === "start" ? "Connecting" : "Reconnecting");
+      this.go("retry");
       this.emit("reconnecting", error ? { reason, attempt: retries + 1, delayMs: delay, error, source: "graceful" } : { reason, attempt: retries + 1, delayMs: delay, source: "graceful" });
       if (token !== this.flow) return;
       if (delay > 0) {
@@ -487,7 +488,7 @@ export class GracefulConnection {
     const flushed = this.outbox.open();
     if (!alive()) return; // the connection died under the flush: what it held waits for the next resume
     this.resuming = false;
-    this.setState("Connected");
+    this.go("resumed");
     if (!alive()) return;
     this.emit("resumed", handoff
       ? { reason, connectionId, serverId: this._serverId, flushed, gapMs: 0, handoff: true }
@@ -570,7 +571,7 @@ export class GracefulConnection {
     const budget = Math.max(0, Math.min(this.opts.drainTimeoutMs, p.timeoutMs === undefined ? Infinity : p.timeoutMs - Math.min(500, p.timeoutMs * 0.1)));
     const abort = new AbortController();
     this.exitAbort = abort;
-    this.setState("Draining");
+    this.go("exit");
     if (!announced) this.emit("exit", { ...p });
     this.emit("draining", { deadlineMs: budget });
     if (token !== this.flow) return;
@@ -594,7 +595,7 @@ export class GracefulConnection {
       if (this.leftServers.length > 16) this.leftServers.shift();
     }
     this.connectionDown("exit");
-    this.setState("Reconnecting");
+    this.go("drained");
     if (this.opts.overlap) {
       await this.handOver(token, previousConnectionId);
       return;
@@ -733,7 +734,7 @@ export class GracefulConnection {
     this.log(Level.Warning, `Connection lost: ${describe(err)}`);
     this.connectionDown("dropped");
     const token = ++this.flow;
-    this.setState("Reconnecting");
+    this.go("dropped");
     if (token === this.flow) void this.reconnectLoop(token, "dropped", err, this.lastConnectionId);
   }
 
@@ -743,7 +744,7 @@ export class GracefulConnection {
     this.connectionDown("dropped");
     this.hubLoop = true;
     ++this.flow;
-    this.setState("Reconnecting");
+    this.go("dropped");
     this.emit("reconnecting", error ? { reason: "dropped", error, source: "hub" } : { reason: "dropped", source: "hub" });
   }
 
@@ -804,9 +805,17 @@ export class GracefulConnection {
     };
   }
 
-  /** The single state funnel: emits only on a real change. */
-  private setState(to: ConnectionState): void {
+  /**
+   * The single state funnel: every change is an event of the table in transitions.ts; one the table
+   * does not allow is refused and logged (a bug, never a silent jump). Emits only on a real change.
+   */
+  private go(event: TransitionEvent): void {
     const from = this._state;
+    const to = next(from, event);
+    if (to === undefined) {
+      this.log(Level.Error, `Transition '${event}' refused in state ${from}.`);
+      return;
+    }
     if (from === to) return;
     this._state = to;
     this.log(Level.Debug, `State ${from} → ${to}.`);
