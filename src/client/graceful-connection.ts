@@ -2,8 +2,9 @@
 // a migration or a dropped connection costs the app no messages and no server-side state.
 //
 // The class orchestrates; outbound calls live in the Outbox (buffer, in flight, re-sends, time
-// limits), timers in a TimerSet. Every async flow (start, drain, reconnect loop, resume) owns a token from `flow` and
-// re-checks it after each await: any transition that supersedes it bumps `flow`.
+// limits), timers in a TimerSet. Every async flow (start, drain, reconnect loop, resume) gets the
+// AbortSignal of its own flow: whatever supersedes it (stop, a drop, a later exit) starts a new flow,
+// which aborts the old one's signal; the flow checks `signal.aborted` where it resumes after an await.
 import mitt, { type Emitter } from "mitt";
 import type { LogLevel } from "@microsoft/signalr";
 import { GRACEFUL_QUERY_KEY, GRACEFUL_QUERY_VALUE, HELLO_METHOD, isId, parseExit, parseHello, type ExitPayload } from "../protocol/conventions";
@@ -14,6 +15,7 @@ import { assertHubLike, type HubLike } from "./hub-like";
 import { Level } from "./logger";
 import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } from "./options";
 import { Outbox } from "./outbox";
+import { reconnectLoop } from "./reconnect-loop";
 import type { ConnectionState } from "./state";
 import { next, type TransitionEvent } from "./transitions";
 import { TimerSet, type Timer } from "./timer-set";
@@ -85,8 +87,8 @@ export class GracefulConnection {
   /** Servers we left after their exit: a late re-broadcast from them is not for us. */
   private readonly leftServers: string[] = [];
   private lastConnectionId: string | undefined;
-  /** Ownership token of the running async flow. */
-  private flow = 0;
+  /** The running async flow; newFlow() aborts it. */
+  private flow = new AbortController();
   /** Generation of the underlying connection, bumped each time it comes up. */
   private gen = 0;
   /** The hub is connected and ours (false from the moment it closes or we close it). */
@@ -159,11 +161,11 @@ export class GracefulConnection {
       return Promise.reject(new InvalidStateError(`start() called while ${this._state}; it is only valid when Disconnected.`, this._state));
     }
     this.everStarted = true;
-    const token = ++this.flow;
+    const signal = this.newFlow();
     this.unusableSince = Date.now();
     const ready = new Promise<void>((resolve, reject) => { this.startWaiter = { resolve, reject }; });
     this.go("start");
-    if (token === this.flow) void this.connectFirst(token);
+    if (!signal.aborted) void this.connectFirst(signal);
     return ready;
   }
 
@@ -299,24 +301,24 @@ export class GracefulConnection {
 
   // ---- lifecycle flows ------------------------------------------------------------------
 
-  private async connectFirst(token: number): Promise<void> {
+  private async connectFirst(signal: AbortSignal): Promise<void> {
     try {
       await this.hub.start();
     } catch (e) {
-      if (token !== this.flow) return;
+      if (signal.aborted) return;
       const error = toError(e);
       if (this.opts.retryInitialStart) {
         this.log(Level.Warning, `start failed (${describe(error)}); retrying by the reconnect policy (retryInitialStart).`);
-        await this.reconnectLoop(token, "start", error, undefined);
+        await this.reconnectLoop(signal, "start", error, undefined);
         return;
       }
       this.log(Level.Warning, `start failed: ${describe(error)}`);
       this.finish("startFailed", error);
       return;
     }
-    if (token !== this.flow) return;
+    if (signal.aborted) return;
     this.connectionUp();
-    await this.resume(token, "start", undefined);
+    await this.resume(signal, "start", undefined);
   }
 
   private async stopInternal(): Promise<void> {
@@ -353,9 +355,16 @@ export class GracefulConnection {
     waiter?.reject(reason === "startFailed" && error ? error : stopped);
   }
 
+  /** Starts a new flow, aborting the one running: its awaits find their signal aborted. */
+  private newFlow(): AbortSignal {
+    this.flow.abort();
+    this.flow = new AbortController();
+    return this.flow.signal;
+  }
+
   /** Ends every running flow and timer; the caller decides what comes next. */
   private supersede(): void {
-    ++this.flow;
+    this.newFlow();
     this.timers.cancelAll();
     this.hubLoop = false;
     this.forgetConnection();
@@ -397,64 +406,43 @@ export class GracefulConnection {
     this.outbox.interrupted(this.gen, reason);
   }
 
-  private async reconnectLoop(token: number, reason: ReconnectReason, error: Error | undefined, previousConnectionId: string | undefined): Promise<void> {
-    const startedAt = Date.now();
-    for (let retries = 0; ; retries++) {
-      const delay = this.nextDelay(retries, Date.now() - startedAt, error ?? new Error(`Reconnecting (${reason}).`));
-      if (token !== this.flow) return;
-      if (delay === null) {
-        this.log(Level.Warning, `The reconnect policy gave up after ${retries} failed attempt(s).`);
-        this.finish(reason === "start" ? "startFailed" : "retriesExhausted", error);
-        return;
-      }
-      this.go("retry");
-      this.emit("reconnecting", error ? { reason, attempt: retries + 1, delayMs: delay, error, source: "graceful" } : { reason, attempt: retries + 1, delayMs: delay, source: "graceful" });
-      if (token !== this.flow) return;
-      if (delay > 0) {
-        const t = (this.retryDelay = this.timers.timer(delay));
+  /** Reconnects by the policy (reconnect-loop.ts), then resumes; gives up into Disconnected. */
+  private async reconnectLoop(signal: AbortSignal, reason: ReconnectReason, error: Error | undefined, previousConnectionId: string | undefined): Promise<void> {
+    const outcome = await reconnectLoop({
+      policy: this.opts.reconnectPolicy,
+      onAttempt: (attempt, delayMs, e) => {
+        this.go("retry");
+        this.emit("reconnecting", e ? { reason, attempt, delayMs, error: e, source: "graceful" } : { reason, attempt, delayMs, source: "graceful" });
+      },
+      onFailure: (attempt, e) => this.log(Level.Information, `Reconnect attempt ${attempt} failed: ${describe(e)}`),
+      onPolicyError: (e) => this.report("reconnectPolicy", e, "reconnectPolicy.nextRetryDelayInMilliseconds"),
+      wait: async (ms) => {
+        const t = (this.retryDelay = this.timers.timer(ms));
         const waited = await t.fired;
         if (this.retryDelay === t) this.retryDelay = undefined;
-        if (!waited) return;
-      }
-      if (token !== this.flow) return;
-      try {
+        return waited;
+      },
+      connect: () => {
         markGraceful(this.hub);
-        await this.hub.start();
-      } catch (e) {
-        if (token !== this.flow) return;
-        error = toError(e);
-        this.log(Level.Information, `Reconnect attempt ${retries + 1} failed: ${describe(error)}`);
-        continue;
-      }
-      if (token !== this.flow) return;
-      this.connectionUp();
-      this.emit("reconnected", { reason, connectionId: this.connectionId, attempt: retries + 1, source: "graceful" });
-      if (token !== this.flow) return;
-      await this.resume(token, reason, previousConnectionId);
+        return this.hub.start();
+      },
+    }, signal, error, `Reconnecting (${reason}).`);
+    if (!outcome) return;
+    if (!outcome.connected) {
+      this.log(Level.Warning, `The reconnect policy gave up after ${outcome.retries} failed attempt(s).`);
+      this.finish(reason === "start" ? "startFailed" : "retriesExhausted", outcome.error);
       return;
     }
-  }
-
-  private nextDelay(previousRetryCount: number, elapsedMilliseconds: number, retryReason: Error): number | null {
-    let delay: unknown;
-    try {
-      delay = this.opts.reconnectPolicy.nextRetryDelayInMilliseconds({ previousRetryCount, elapsedMilliseconds, retryReason });
-    } catch (e) {
-      this.report("reconnectPolicy", e, "reconnectPolicy.nextRetryDelayInMilliseconds");
-      return null;
-    }
-    if (delay === null) return null;
-    if (typeof delay !== "number" || !(delay >= 0)) {
-      this.report("reconnectPolicy", new RangeError(`reconnectPolicy returned ${String(delay)}`), "reconnectPolicy.nextRetryDelayInMilliseconds");
-      return null;
-    }
-    return delay;
+    this.connectionUp();
+    this.emit("reconnected", { reason, connectionId: this.connectionId, attempt: outcome.attempt, source: "graceful" });
+    if (signal.aborted) return;
+    await this.resume(signal, reason, previousConnectionId);
   }
 
   /** onResume handlers (capped by resumeTimeoutMs), then the buffer in order, then Connected + `resumed`. */
-  private async resume(token: number, reason: ResumeReason, previousConnectionId: string | undefined, handoff = false): Promise<void> {
+  private async resume(signal: AbortSignal, reason: ResumeReason, previousConnectionId: string | undefined, handoff = false): Promise<void> {
     const gen = this.gen;
-    const alive = () => token === this.flow && gen === this.gen && this.hubUp;
+    const alive = () => !signal.aborted && gen === this.gen && this.hubUp;
     this.resuming = true;
     const connectionId = this.connectionId;
     const on = { hub: this.hub, gen };
@@ -567,27 +555,27 @@ export class GracefulConnection {
   }
 
   private async drain(p: ExitPayload, announced = false): Promise<void> {
-    const token = ++this.flow;
+    const signal = this.newFlow();
     const budget = Math.max(0, Math.min(this.opts.drainTimeoutMs, p.timeoutMs === undefined ? Infinity : p.timeoutMs - Math.min(500, p.timeoutMs * 0.1)));
     const abort = new AbortController();
     this.exitAbort = abort;
     this.go("exit");
     if (!announced) this.emit("exit", { ...p });
     this.emit("draining", { deadlineMs: budget });
-    if (token !== this.flow) return;
+    if (signal.aborted) return;
     const ctx: ExitContext = { ...p, budgetMs: budget, signal: abort.signal };
     const handlers = [...this.exitHandlers];
     const work = (async () => {
       for (const h of handlers) {
-        if (token !== this.flow) return;
+        if (signal.aborted) return;
         try { await h(ctx); } catch (e) { this.report("onExit", e, "An onExit handler"); }
       }
-      if (token === this.flow) await this.outbox.whenIdle(); // the old server is still serving them
+      if (!signal.aborted) await this.outbox.whenIdle(); // the old server is still serving them
     })();
     const t = this.timers.timer(budget);
     const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
     t.clear();
-    if (token !== this.flow) return;
+    if (signal.aborted) return;
     if (!finished) this.log(Level.Warning, `Drain budget of ${budget} ms ran out (onExit handlers or in-flight invocations); closing the old connection anyway.`);
     const previousConnectionId = this.lastConnectionId;
     if (this._serverId !== undefined) {
@@ -597,7 +585,7 @@ export class GracefulConnection {
     this.connectionDown("exit");
     this.go("drained");
     if (this.opts.overlap) {
-      await this.handOver(token, previousConnectionId);
+      await this.handOver(signal, previousConnectionId);
       return;
     }
     try {
@@ -605,8 +593,8 @@ export class GracefulConnection {
     } catch (e) {
       this.log(Level.Warning, `Stopping the old connection failed: ${describe(e)}`);
     }
-    if (token !== this.flow) return;
-    await this.reconnectLoop(token, "exit", undefined, previousConnectionId);
+    if (signal.aborted) return;
+    await this.reconnectLoop(signal, "exit", undefined, previousConnectionId);
   }
 
   /**
@@ -616,12 +604,12 @@ export class GracefulConnection {
    * buffered (as without the option) and go to the new connection. If the new connection cannot be
    * built or started: today's path (stop the old one, reconnect it by the policy).
    */
-  private async handOver(token: number, previousConnectionId: string | undefined): Promise<void> {
+  private async handOver(signal: AbortSignal, previousConnectionId: string | undefined): Promise<void> {
     const overlap = this.opts.overlap!;
     const old = this.hub;
     this.dedup!.open();
     this.emit("reconnecting", { reason: "exit", attempt: 1, delayMs: 0, source: "graceful", handoff: true });
-    if (token !== this.flow) return;
+    if (signal.aborted) return;
     let next: HubLike | undefined;
     try {
       const created: unknown = overlap.createConnection();
@@ -637,7 +625,7 @@ export class GracefulConnection {
         this.detach(next);
         if (this.incoming === next) this.incoming = undefined;
       }
-      if (token !== this.flow) return; // stop() stopped it
+      if (signal.aborted) return; // stop() stopped it
       this.dedup!.reset();
       const error = toError(e);
       this.log(Level.Warning, `Handoff: the new connection did not start (${describe(error)}); closing the old one and reconnecting it.`);
@@ -646,18 +634,18 @@ export class GracefulConnection {
       } catch (e2) {
         this.log(Level.Warning, `Stopping the old connection failed: ${describe(e2)}`);
       }
-      if (token !== this.flow) return;
-      await this.reconnectLoop(token, "exit", error, previousConnectionId);
+      if (signal.aborted) return;
+      await this.reconnectLoop(signal, "exit", error, previousConnectionId);
       return;
     }
-    if (token !== this.flow) return; // stop() stops both
+    if (signal.aborted) return; // stop() stops both
     // The switch: from here app calls, invocations and close callbacks concern the new connection.
     this.incoming = undefined;
     this.retiring = old;
     this.hub = next;
     this.connectionUp();
     this.emit("reconnected", { reason: "exit", connectionId: this.connectionId, attempt: 1, source: "graceful", handoff: true });
-    if (token === this.flow) await this.resume(token, "exit", previousConnectionId, true);
+    if (!signal.aborted) await this.resume(signal, "exit", previousConnectionId, true);
     // Resumed, superseded by a drop of the new connection, or a later exit: the old one goes either way
     // (unless stop() already took it).
     if (this.retiring !== old) return;
@@ -707,9 +695,9 @@ export class GracefulConnection {
   };
 
   private startMigrationResume(): void {
-    const token = ++this.flow;
+    const signal = this.newFlow();
     this.unusableSince = Date.now();
-    void this.resume(token, "migrated", this.connectionId);
+    void this.resume(signal, "migrated", this.connectionId);
   }
 
   // ---- the HubConnection's callbacks ----------------------------------------------------
@@ -720,8 +708,8 @@ export class GracefulConnection {
       this.hubLoop = false;
       if (this._state !== "Reconnecting") return;
       this.log(Level.Warning, "The HubConnection's own reconnect loop gave up; GracefulConnection's reconnectPolicy takes over.");
-      const token = ++this.flow;
-      void this.reconnectLoop(token, "dropped", error ?? new Error("withAutomaticReconnect gave up."), this.lastConnectionId);
+      const signal = this.newFlow();
+      void this.reconnectLoop(signal, "dropped", error ?? new Error("withAutomaticReconnect gave up."), this.lastConnectionId);
       return;
     }
     if (!this.hubUp) return; // our own stop, or already handled
@@ -733,9 +721,9 @@ export class GracefulConnection {
     }
     this.log(Level.Warning, `Connection lost: ${describe(err)}`);
     this.connectionDown("dropped");
-    const token = ++this.flow;
+    const signal = this.newFlow();
     this.go("dropped");
-    if (token === this.flow) void this.reconnectLoop(token, "dropped", err, this.lastConnectionId);
+    if (!signal.aborted) void this.reconnectLoop(signal, "dropped", err, this.lastConnectionId);
   }
 
   private onHubReconnecting(error: Error | undefined): void {
@@ -743,7 +731,7 @@ export class GracefulConnection {
     this.log(Level.Warning, `Connection lost, the HubConnection's own loop reconnects: ${describe(error)}`);
     this.connectionDown("dropped");
     this.hubLoop = true;
-    ++this.flow;
+    this.newFlow();
     this.go("dropped");
     this.emit("reconnecting", error ? { reason: "dropped", error, source: "hub" } : { reason: "dropped", source: "hub" });
   }
@@ -751,10 +739,10 @@ export class GracefulConnection {
   private onHubReconnected(connectionId: string | undefined): void {
     if (!this.hubLoop) return;
     const previous = this.lastConnectionId;
-    const token = ++this.flow;
+    const signal = this.newFlow();
     this.connectionUp();
     this.emit("reconnected", { reason: "dropped", connectionId: connectionId ?? this.connectionId, source: "hub" });
-    if (token === this.flow) void this.resume(token, "dropped", previous);
+    if (!signal.aborted) void this.resume(signal, "dropped", previous);
   }
 
   // ---- outbound -------------------------------------------------------------------------
