@@ -14,22 +14,12 @@ import { DuplicateFilter } from "./duplicate-filter";
 import { assertHubLike, type HubLike } from "./hub-like";
 import { Level } from "./logger";
 import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } from "./options";
+import { drain, drainBudget, type ExitContext, type ExitHandler } from "./drain";
 import { Outbox } from "./outbox";
 import { reconnectLoop } from "./reconnect-loop";
 import type { ConnectionState } from "./state";
 import { next, type TransitionEvent } from "./transitions";
 import { TimerSet, type Timer } from "./timer-set";
-
-/** What onExit handlers get: the exit's details and the time they have. */
-export interface ExitContext {
-  serverId?: string;
-  timeoutMs?: number;
-  mode?: string;
-  /** Milliseconds the whole drain (handlers + in-flight calls) may take. */
-  budgetMs: number;
-  /** Aborted when the budget runs out, the connection drops or stop() is called. */
-  signal: AbortSignal;
-}
 
 /**
  * What onResume handlers get. `invoke`/`send` go straight to the new connection, bypassing the buffer,
@@ -46,7 +36,6 @@ export interface ResumeContext {
   send(methodName: string, ...args: unknown[]): Promise<void>;
 }
 
-export type ExitHandler = (ctx: ExitContext) => unknown;
 export type ResumeHandler = (ctx: ResumeContext) => unknown;
 export type HubMethodHandler = (...args: any[]) => unknown;
 
@@ -110,7 +99,6 @@ export class GracefulConnection {
   private readonly knownStops = new WeakSet<object>();
   private deferredExit: ExitPayload | undefined;
   private deferredMigration = false;
-  private exitAbort: AbortController | undefined;
   private startWaiter: { resolve(): void; reject(e: Error): void } | undefined;
   private stopPromise: Promise<void> | undefined;
   private reportingError = false;
@@ -376,8 +364,6 @@ export class GracefulConnection {
     this.resuming = false;
     this.deferredExit = undefined;
     this.deferredMigration = false;
-    this.exitAbort?.abort();
-    this.exitAbort = undefined;
     this.migrationWait?.clear();
     this.migrationWait = undefined;
     this.lastMigration = undefined;
@@ -556,26 +542,20 @@ export class GracefulConnection {
 
   private async drain(p: ExitPayload, announced = false): Promise<void> {
     const signal = this.newFlow();
-    const budget = Math.max(0, Math.min(this.opts.drainTimeoutMs, p.timeoutMs === undefined ? Infinity : p.timeoutMs - Math.min(500, p.timeoutMs * 0.1)));
-    const abort = new AbortController();
-    this.exitAbort = abort;
+    const budget = drainBudget(this.opts.drainTimeoutMs, p.timeoutMs);
     this.go("exit");
     if (!announced) this.emit("exit", { ...p });
     this.emit("draining", { deadlineMs: budget });
     if (signal.aborted) return;
-    const ctx: ExitContext = { ...p, budgetMs: budget, signal: abort.signal };
-    const handlers = [...this.exitHandlers];
-    const work = (async () => {
-      for (const h of handlers) {
-        if (signal.aborted) return;
-        try { await h(ctx); } catch (e) { this.report("onExit", e, "An onExit handler"); }
-      }
-      if (!signal.aborted) await this.outbox.whenIdle(); // the old server is still serving them
-    })();
-    const t = this.timers.timer(budget);
-    const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
-    t.clear();
-    if (signal.aborted) return;
+    const finished = await drain({
+      handlers: [...this.exitHandlers],
+      payload: p,
+      budgetMs: budget,
+      whenIdle: () => this.outbox.whenIdle(), // the old server is still serving them
+      timer: (ms) => this.timers.timer(ms),
+      onHandlerError: (e) => this.report("onExit", e, "An onExit handler"),
+    }, signal);
+    if (finished === undefined) return;
     if (!finished) this.log(Level.Warning, `Drain budget of ${budget} ms ran out (onExit handlers or in-flight invocations); closing the old connection anyway.`);
     const previousConnectionId = this.lastConnectionId;
     if (this._serverId !== undefined) {
