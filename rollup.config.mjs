@@ -13,7 +13,7 @@ const ts = () => typescript({ tsconfig: "./tsconfig.build.json", sourceMap: true
 
 export default [
   {
-    input: { index: "src/index.ts", testing: "src/testing/index.ts" },
+    input: { index: "src/index.ts", testing: "src/testing/index.ts", cli: "src/cli/main.ts" },
     external: (id) => external(id) || id === "mitt",
     plugins: [ts()],
     output: [

@@ -81,8 +81,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   try {
     for (let i = 0; i < count; i++) await fleet.add();
     const sse = new Set<ServerResponse>();
-    http = createServer((req, res) => void handle(req, res, fleet, sse, log));
+    let origins: LocalOrigins | undefined;
+    http = createServer((req, res) => void handle(req, res, fleet, sse, log, origins!));
     const actualPort = await listen(http, port, options.portFallback ?? true);
+    origins = localOrigins(actualPort);
     if (port !== 0 && actualPort !== port) log(`port ${port} is taken; using ${actualPort}`);
 
     let pushTimer: NodeJS.Timeout | undefined;
@@ -148,12 +150,42 @@ function listen(http: Server, port: number, fallback: boolean): Promise<number> 
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, fleet: ServerFleet, sse: Set<ServerResponse>, log: (l: string) => void): Promise<void> {
+/**
+ * The names this page server answers to. A request naming another Host is a DNS-rebinding
+ * attempt (a foreign site's name resolved to 127.0.0.1) and a request with a foreign Origin is
+ * another site's script: both are refused before any route runs, the negotiate included (it
+ * answers with Access-Control-Allow-Credentials for the Origin it is given).
+ */
+interface LocalOrigins {
+  hosts: ReadonlySet<string>;
+  origins: ReadonlySet<string>;
+}
+
+function localOrigins(port: number): LocalOrigins {
+  const hosts = [`127.0.0.1:${port}`, `localhost:${port}`];
+  return { hosts: new Set(hosts), origins: new Set(hosts.map((h) => `http://${h}`)) };
+}
+
+function checkLocal(req: IncomingMessage, local: LocalOrigins): void {
+  const host = (req.headers.host ?? "").toLowerCase();
+  if (!local.hosts.has(host)) throw new HttpError(403, `Host '${req.headers.host ?? ""}' is refused: open the demo at http://${[...local.hosts][0]}/.`);
+  const origin = req.headers.origin;
+  if (origin !== undefined && !local.origins.has(origin.toLowerCase())) throw new HttpError(403, "Cross-origin requests are refused.");
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, fleet: ServerFleet, sse: Set<ServerResponse>, log: (l: string) => void, local: LocalOrigins): Promise<void> {
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   try {
+    checkLocal(req, local);
     if (url.pathname.startsWith("/api/")) return await api(req, res, url, fleet, sse);
     // The load balancer in front of the app servers, on the page's own origin.
-    if (url.pathname === `/${CHAT_HUB}/negotiate`) return await fleet.negotiate(req, res);
+    if (url.pathname === `/${CHAT_HUB}/negotiate`) {
+      // With no server at all, refuse through the negotiate protocol's own `error` field
+      // (the client fails the attempt and retries by its policy): an HTTP 503 would put a
+      // red "Failed to load resource" line in the browser's console on every attempt.
+      if (!fleet.list().some((s) => s.state === "running")) return json(res, 200, { error: "No app server is available." });
+      return await fleet.negotiate(req, res);
+    }
     const f = FILES[url.pathname];
     if (!f) return text(res, 404, "Not found.");
     if (req.method !== "GET" && req.method !== "HEAD") return text(res, 405, "Method not allowed.");
@@ -181,7 +213,7 @@ async function api(req: IncomingMessage, res: ServerResponse, url: URL, fleet: S
     throw new HttpError(400, "Malformed path.");
   }
   const route = `${req.method} /${parts.slice(1).map((p, i) => (i === 1 ? ":id" : p)).join("/")}`;
-  if (req.method === "POST") checkSameOrigin(req);
+  if (req.method === "POST") checkJson(req);
   switch (route) {
     case "GET /servers":
       return json(res, 200, { servers: fleet.list() });
@@ -211,10 +243,8 @@ async function api(req: IncomingMessage, res: ServerResponse, url: URL, fleet: S
   throw new HttpError(known ? 405 : 404, known ? `${req.method} is not allowed here.` : `No API at ${url.pathname}.`);
 }
 
-/** The control API changes things: refuse cross-site requests (another page posting to 127.0.0.1). */
-function checkSameOrigin(req: IncomingMessage): void {
-  const origin = req.headers.origin;
-  if (origin !== undefined && origin !== `http://${req.headers.host}`) throw new HttpError(403, "Cross-origin requests are refused.");
+/** JSON only: a form another page posts (text/plain, no preflight) is refused too. */
+function checkJson(req: IncomingMessage): void {
   const type = req.headers["content-type"] ?? "";
   if (!type.startsWith("application/json")) throw new HttpError(415, "Send JSON (Content-Type: application/json).");
 }

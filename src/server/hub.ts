@@ -26,10 +26,20 @@ export interface ClientProxy {
   send(method: string, ...args: unknown[]): Promise<void>;
 }
 
+/** One client: it can also be asked for a value (client results, .NET's ISingleClientProxy). */
+export interface SingleClientProxy extends ClientProxy {
+  /**
+   * Calls a client method that returns a value (`connection.on(method, (...args) => value)` on
+   * the JS client). Rejects with a ClientResultError when the client answers with an error,
+   * does not answer within the server's `clientResultTimeoutMs`, or disconnects.
+   */
+  invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
+}
+
 export interface HubClients {
   readonly all: ClientProxy;
   allExcept(connectionIds: string[]): ClientProxy;
-  client(connectionId: string): ClientProxy;
+  client(connectionId: string): SingleClientProxy;
   clients(connectionIds: string[]): ClientProxy;
   group(name: string): ClientProxy;
   groups(names: string[]): ClientProxy;
@@ -39,7 +49,7 @@ export interface HubClients {
 }
 
 export interface HubCallerClients extends HubClients {
-  readonly caller: ClientProxy;
+  readonly caller: SingleClientProxy;
   readonly others: ClientProxy;
   readonly othersInGroup: (name: string) => ClientProxy;
 }
@@ -63,8 +73,19 @@ export class HubException extends Error {
   override name = "HubException";
 }
 
-/** Base class of the kit's hubs. Public methods are callable by clients, case-insensitively. */
+/**
+ * Base class of the kit's hubs. Public methods are callable by clients, case-insensitively.
+ * An `async *method()` streams to the client (`connection.stream()`); for a method that
+ * returns another async iterable, list it in `static streamingMethods = ["name"]`.
+ * Client-to-server streams: `static streamArguments = { upload: [0] }` names the parameter
+ * positions that receive an AsyncIterable fed by the client's stream (a Subject in JS).
+ */
 export class Hub {
+  /** Methods that return an async iterable without being `async *` methods. */
+  static streamingMethods?: readonly string[];
+  /** Method name → parameter positions that receive a client-to-server stream. */
+  static streamArguments?: Readonly<Record<string, readonly number[]>>;
+
   // Assigned by the dispatcher before any call; declared here for the hub author's types.
   context!: HubCallerContext;
   clients!: HubCallerClients;

@@ -7,14 +7,16 @@ import type { AddressInfo } from "node:net";
 import { DEFAULT_EXIT_METHOD, type ExitPayload } from "../protocol/conventions.js";
 import { MIGRATE_FROM_HEADER, MIGRATE_TO_HEADER, ServiceMessageType, type ServiceMessage } from "../protocol/service-protocol.js";
 import { GracefulShutdownMode } from "../protocol/shutdown-mode.js";
-import { clientAudience, serverAudience, signToken } from "../service/access-token.js";
-import { cors, randomId, requestUrl, sendJson, sendStatus } from "../service/http-helpers.js";
+import { SERVER_ID_CLAIM, clientAudience, serverAudience, signToken } from "../service/access-token.js";
+import { randomId, requestUrl, sendJson, sendStatus } from "../service/http-helpers.js";
 import type { MiniService } from "../service/mini-service.js";
+import { applyOriginPolicy, type AllowedOrigins } from "../service/origin-policy.js";
 import type { DeliveryLedger } from "./delivery-dedup.js";
+import { helloWanted, type HelloMode } from "./hello-policy.js";
 import { ShutdownHooks, type GracefulShutdownOptions, type HookRun, type ShutdownHook, type ShutdownReport } from "./graceful-shutdown.js";
 import { groupManager, hubClients, type HubTransport } from "./hub-clients.js";
 import type { HubClass, HubContext } from "./hub.js";
-import { ServerConnection } from "./server-connection.js";
+import { ServerConnection, type ConnectionLimits } from "./server-connection.js";
 import { ServiceLink } from "./service-link.js";
 
 export interface Identity {
@@ -35,8 +37,25 @@ export interface MiniServerOptions {
   port?: number;
   /** Server links per hub (default 1; the real SDK opens 5). */
   linksPerHub?: number;
-  /** Send the `graceful.hello` convention on every connect (default true). */
-  hello?: boolean;
+  /**
+   * Who gets the `graceful.hello` convention message: "marked" (default) only connections
+   * whose query string has `graceful=1`, as the SDK sends; "always" everyone (the old
+   * behaviour; `true` means the same); "never" (`false`) no one. A service that does not pass
+   * the client's query string (OpenConnection without one) makes "marked" act as "always".
+   */
+  hello?: HelloMode | boolean;
+  /** Hub invocations of one client running at once (default 1, ASP.NET Core's MaximumParallelInvocationsPerClient). */
+  maxParallelInvocationsPerClient?: number;
+  /** Unread bytes held for one client while its invocations run (default 1 MiB); over it the client is closed with the reason. */
+  maxPendingInputBytes?: number;
+  /** How long `clients.client(id).invoke()` waits for the client's answer (default 30 000 ms). */
+  clientResultTimeoutMs?: number;
+  /**
+   * Browser origins allowed to call /negotiate with credentials: a list of exact origins or a
+   * predicate. Default: pages on this machine (localhost, 127.0.0.1, [::1], any port). Other
+   * origins, and requests whose Host is not this machine, get 403.
+   */
+  allowedOrigins?: AllowedOrigins;
   /** De-duplicates and orders the SDK's deliveries: pass the same ledger to every server (default: none). */
   deliveries?: DeliveryLedger;
   /** Lifetime of issued client tokens (default 3600 s). */
@@ -60,12 +79,26 @@ interface HubRuntime {
   transport: HubTransport;
   /** Which link each connection arrived on: its data goes back the same way. */
   linkOf: Map<string, ServiceLink>;
+  /** Closed by the service, still running what it had sent, then onDisconnected. */
+  leaving: Set<ServerConnection>;
 }
 
 const defaultIdentify = (_req: IncomingMessage, url: URL): Identity | undefined => {
   const user = url.searchParams.get("user");
   return user ? { userId: user } : undefined;
 };
+
+/**
+ * The redirect URL, as the real server SDK builds it: the service's client endpoint plus
+ * `asrs.op` (the original path) and the client's own query string, which the service hands
+ * back to the app server in OpenConnection (that is how `graceful=1` reaches it).
+ */
+function clientUrl(audience: string, hub: string, request: URL): string {
+  const q = new URLSearchParams(request.search);
+  q.delete("negotiateVersion"); // the client adds its own on the next negotiate
+  const rest = q.toString();
+  return `${audience}&asrs.op=${encodeURIComponent(`/${hub}`)}${rest ? `&${rest}` : ""}`;
+}
 
 /** A malformed %-escape is a bad path (404), not a server error. */
 const safeDecode = (s: string): string | undefined => {
@@ -89,8 +122,11 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
   /** The port /negotiate listens on (127.0.0.1). */
   port = 0;
   private state: "running" | "shuttingDown" | "stopped" = "running";
-  private shutdownStats = { closedByClients: 0, migrated: 0 };
+  /** During a shutdown: each client of it, counted once, by how it left. */
+  private shutdownStats = { clients: 0, closedByClients: 0, migrated: 0 };
   private allGone: (() => void) | undefined;
+  private readonly limits: ConnectionLimits;
+  private readonly helloMode: HelloMode;
 
   private constructor(private readonly o: MiniServerOptions) {
     super();
@@ -110,6 +146,20 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     };
     if (!(this.shutdownOptions.mode in GracefulShutdownMode)) throw new RangeError(`Unknown graceful shutdown mode ${String(g.mode)}.`);
     if (!Number.isFinite(this.shutdownOptions.timeoutMs) || this.shutdownOptions.timeoutMs < 0) throw new RangeError("gracefulShutdown.timeoutMs must be a non-negative number.");
+    const positiveInt = (v: number | undefined, d: number, what: string) => {
+      const n = v ?? d;
+      if (!Number.isInteger(n) || n < 1) throw new RangeError(`${what} must be a positive integer.`);
+      return n;
+    };
+    this.limits = {
+      maxParallelInvocations: positiveInt(o.maxParallelInvocationsPerClient, 1, "maxParallelInvocationsPerClient"),
+      maxPendingInputBytes: positiveInt(o.maxPendingInputBytes, 1024 * 1024, "maxPendingInputBytes"),
+      clientResultTimeoutMs: positiveInt(o.clientResultTimeoutMs, 30_000, "clientResultTimeoutMs"),
+    };
+    this.helloMode = o.hello === undefined ? "marked" : o.hello === true ? "always" : o.hello === false ? "never" : o.hello;
+    if (!["marked", "always", "never"].includes(this.helloMode)) throw new RangeError(`hello must be "marked", "always", "never" or a boolean.`);
+    if (o.allowedOrigins !== undefined && typeof o.allowedOrigins !== "function" && !Array.isArray(o.allowedOrigins))
+      throw new TypeError("allowedOrigins must be an array of origins or a function.");
     const links = o.linksPerHub ?? 1;
     if (!Number.isInteger(links) || links < 1 || links > 64) throw new RangeError("linksPerHub must be an integer from 1 to 64.");
     this.id = o.id ?? `server-${randomId().slice(0, 8)}`;
@@ -161,13 +211,18 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
   }
 
   private async linkHub(name: string, cls: HubClass, count: number): Promise<void> {
-    const token = await signToken({ audience: serverAudience(this.endpoint, name), accessKey: this.accessKey, claims: { "asrs.s.sid": this.id } });
-    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), context: undefined!, transport: undefined! };
+    const token = await signToken({ audience: serverAudience(this.endpoint, name), accessKey: this.accessKey, claims: { [SERVER_ID_CLAIM]: this.id } });
+    const h: HubRuntime = { name, cls, links: [], connections: new Map(), linkOf: new Map(), leaving: new Set(), context: undefined!, transport: undefined! };
+    // Every path out of the hub goes through here; a dead server sends nothing.
     h.transport = {
-      send: (m) => this.sendOnHub(h, m),
-      sendToConnection: (id, payload) => {
-        const link = h.linkOf.get(id);
-        return link ? link.send({ type: ServiceMessageType.ConnectionData, connectionId: id, payload }) : Promise.resolve();
+      send: (m) => (this.state === "stopped" ? Promise.resolve() : this.sendOnHub(h, m)),
+      sendToConnection: (id, message) => h.connections.get(id)?.send(message) ?? Promise.resolve(),
+      invokeClient: (id, method, args) => {
+        if (this.state === "stopped") return new Promise(() => {}); // a dead server waits for nothing
+        const conn = h.connections.get(id);
+        // Until the service routes client results between servers, the client must be on this one.
+        if (!conn) return Promise.reject(new Error(`Connection '${id}' is not connected to server '${this.id}'; client results reach only this server's clients for now.`));
+        return conn.invokeClient(method, args);
       },
       joinGroup: (id, group) => this.withAck(h, ServiceMessageType.JoinGroupWithAck, id, group),
       leaveGroup: (id, group) => this.withAck(h, ServiceMessageType.LeaveGroupWithAck, id, group),
@@ -206,7 +261,11 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      cors(req, res);
+      const refused = applyOriginPolicy(req, res, this.o.allowedOrigins);
+      if (refused) {
+        req.resume();
+        return sendJson(res, 403, { error: refused });
+      }
       if (req.method === "OPTIONS") return sendStatus(res, 204);
       const url = requestUrl(req);
       const m = /^\/([^/]+)\/negotiate\/?$/.exec(url.pathname);
@@ -228,7 +287,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
         ...(identity?.claims ? { claims: identity.claims } : {}),
         ...(this.o.tokenLifetimeSeconds !== undefined ? { lifetimeSeconds: this.o.tokenLifetimeSeconds } : {}),
       });
-      sendJson(res, 200, { url: audience, accessToken });
+      sendJson(res, 200, { url: clientUrl(audience, hub, url), accessToken });
     } catch (e) {
       this.log(`negotiate failed: ${(e as Error).message}`);
       if (!res.headersSent) sendStatus(res, 500, "Internal error.");
@@ -238,10 +297,13 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
   // ---- Messages from the service --------------------------------------------------------
 
   private onServiceMessage(h: HubRuntime, link: ServiceLink, m: ServiceMessage): void {
+    if (this.state === "stopped") return;
     switch (m.type) {
       case ServiceMessageType.OpenConnection: {
         const migratedFrom = m.headers[MIGRATE_FROM_HEADER]?.[0];
-        const conn = new ServerConnection({
+        // queryString arrives with the real OpenConnection layout; older services do not send it.
+        const queryString = (m as { queryString?: unknown }).queryString;
+        const conn: ServerConnection = new ServerConnection({
           id: m.connectionId,
           hub: h.name,
           serverId: this.id,
@@ -252,20 +314,21 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
           transport: h.transport,
           clients: h.context.clients,
           groups: h.context.groups,
-          hello: this.o.hello ?? true,
+          hello: helloWanted(this.helloMode, typeof queryString === "string" ? queryString : undefined),
+          limits: this.limits,
+          deliver: (payload) => (this.state === "stopped" ? Promise.resolve() : link.send({ type: ServiceMessageType.ConnectionData, connectionId: m.connectionId, payload })),
+          closeWithError: (error) => void this.sendOnHub(h, { type: ServiceMessageType.CloseConnection, connectionId: m.connectionId, error, headers: {} }),
           deliveries: this.o.deliveries,
           log: this.log,
           onEnded: (c) => {
-            if (h.connections.get(c.id) === c) {
-              h.connections.delete(c.id);
-              h.linkOf.delete(c.id);
-            }
+            h.leaving.delete(c);
             this.emit("disconnected", { connectionId: c.id, hub: h.name, ...(c.migration && c.migration.from === this.id ? { migratedTo: c.migration.to } : {}) });
-            if (this.connectionCount === 0) this.allGone?.();
+            this.checkAllGone();
           },
         });
         h.connections.set(conn.id, conn);
         h.linkOf.set(conn.id, link);
+        if (this.state === "shuttingDown") this.shutdownStats.clients++; // routed here before FIN took effect
         this.emit("connected", { connectionId: conn.id, hub: h.name, ...(migratedFrom ? { migratedFrom } : {}) });
         return;
       }
@@ -279,7 +342,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
           if (migratedTo) this.shutdownStats.migrated++;
           else this.shutdownStats.closedByClients++;
         }
-        conn.close(m.error || undefined, migratedTo);
+        this.endConnection(h, conn, m.error || undefined, migratedTo);
         return;
       }
       default:
@@ -287,9 +350,37 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     }
   }
 
+  /**
+   * The service closed the connection: it is no longer served here (and counted once, by the
+   * caller), but it is gone only once it has run what it had sent and its onDisconnected.
+   */
+  private endConnection(h: HubRuntime, conn: ServerConnection, error: string | undefined, migratedTo: string | undefined): void {
+    if (h.connections.get(conn.id) === conn) {
+      h.connections.delete(conn.id);
+      h.linkOf.delete(conn.id);
+    }
+    h.leaving.add(conn);
+    conn.close(error, migratedTo);
+  }
+
+  /** Connections served or still finishing their work here. */
+  private get busyCount(): number {
+    let n = 0;
+    for (const h of this.hubs.values()) n += h.connections.size + h.leaving.size;
+    return n;
+  }
+
+  private checkAllGone(): void {
+    if (this.busyCount === 0) this.allGone?.();
+  }
+
   private onLinkClosed(h: HubRuntime, link: ServiceLink): void {
+    if (this.state === "stopped") return; // the server is dead: its connections died with it
     // Connections that arrived on this link are gone with it.
-    for (const [id, l] of h.linkOf) if (l === link) h.connections.get(id)?.close("The service link closed.", undefined);
+    for (const [id, l] of [...h.linkOf]) {
+      const conn = h.connections.get(id);
+      if (l === link && conn) this.endConnection(h, conn, "The service link closed.", undefined);
+    }
   }
 
   // ---- Shutdown ----------------------------------------------------------------------
@@ -305,10 +396,9 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
     const timeoutMs = options.timeoutMs ?? this.shutdownOptions.timeoutMs;
     if (!(mode in GracefulShutdownMode)) throw new RangeError(`Unknown graceful shutdown mode ${String(mode)}.`);
     this.state = "shuttingDown";
-    this.shutdownStats = { closedByClients: 0, migrated: 0 };
+    this.shutdownStats = { clients: this.connectionCount, closedByClients: 0, migrated: 0 };
     const startedAt = Date.now();
     const deadline = startedAt + timeoutMs;
-    const clientsAtStart = this.connectionCount;
     this.emit("shutdownStarted", { mode });
     const allLinks = [...this.hubs.values()].flatMap((h) => h.links.filter((l) => !l.closed));
 
@@ -320,7 +410,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
       const contexts = new Map([...this.hubs.values()].map((h) => [h.name, h.context]));
       const first = mode === GracefulShutdownMode.WaitForClientsClose && this.shutdownOptions.announceExit ? this.exitHook(deadline) : undefined;
       hooks = await this.gracefulShutdown.run(contexts, startedAt, deadline, first);
-      if (this.connectionCount > 0) await this.beforeDeadline(new Promise<void>((r) => (this.allGone = r)), deadline);
+      if (this.busyCount > 0) await this.beforeDeadline(new Promise<void>((r) => (this.allGone = r)), deadline);
       this.allGone = undefined;
     }
     const dropped = this.connectionCount;
@@ -329,7 +419,7 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
       mode,
       modeName: GracefulShutdownMode[mode] as keyof typeof GracefulShutdownMode,
       serverId: this.id,
-      clientsAtStart,
+      clientsAtStart: this.shutdownStats.clients,
       hooks,
       closedByClients: this.shutdownStats.closedByClients,
       migrated: this.shutdownStats.migrated,
@@ -360,6 +450,14 @@ export class MiniServer extends EventEmitter<MiniServerEvents> {
 
   private async stopEverything(abrupt: boolean): Promise<void> {
     this.state = "stopped";
+    // Death is death: queued and running work is discarded, no hub code is started again.
+    for (const h of this.hubs.values()) {
+      for (const c of [...h.connections.values(), ...h.leaving]) c.kill();
+      h.connections.clear();
+      h.linkOf.clear();
+      h.leaving.clear();
+    }
+    this.allGone?.();
     const links = [...this.hubs.values()].flatMap((h) => h.links);
     if (abrupt) links.forEach((l) => l.terminate());
     else await Promise.all(links.map((l) => l.close()));

@@ -1,9 +1,13 @@
-// The app server's end of one server connection to the service: connect with a server
-// token, service-protocol handshake, then multiplexed client traffic, acks and FIN pings.
+// The app server's end of one server connection to the service, as the real server SDK makes
+// it: a server token naming the server (`nameid`), the X-ASRS-Server-Id header, the SDK's own
+// handshake, then multiplexed client traffic, acks, FIN pings and a keep-alive ping every 5 s.
+import { randomUUID } from "node:crypto";
 import { WebSocket } from "ws";
 import {
   AckStatus,
+  ECHO_PING_KEY,
   FINACK,
+  SERVER_ID_HEADER,
   SERVICE_PROTOCOL_VERSION,
   SHUTDOWN_PING_KEY,
   ServiceMessageType,
@@ -13,6 +17,11 @@ import {
   type ServiceMessage,
 } from "../protocol/service-protocol.js";
 import { finValue, type GracefulShutdownMode } from "../protocol/shutdown-mode.js";
+
+/** The real SDK's keep-alive and service timeout (ServiceConnectionBase). */
+const KEEP_ALIVE_MS = 5_000;
+const SERVICE_TIMEOUT_MS = 30_000;
+const EMPTY_PING = encodeServiceMessage({ type: ServiceMessageType.Ping, pairs: [] });
 
 export interface ServiceLinkOptions {
   endpoint: string;
@@ -33,10 +42,12 @@ export class ServiceLink {
   private readonly acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private finAck: (() => void) | undefined;
   private readonly closedPromise: Promise<void>;
+  private lastReceivedAt = Date.now();
+  private keepAlive: NodeJS.Timeout | undefined;
 
   private constructor(private readonly o: ServiceLinkOptions) {
-    const url = `${o.endpoint.replace(/^http/, "ws")}/server/?hub=${encodeURIComponent(o.hub)}`;
-    this.ws = new WebSocket(url, { headers: { Authorization: `Bearer ${o.token}` } });
+    const url = `${o.endpoint.replace(/^http/, "ws")}/server/?hub=${encodeURIComponent(o.hub)}&cid=${randomUUID()}`;
+    this.ws = new WebSocket(url, { headers: { Authorization: `Bearer ${o.token}`, [SERVER_ID_HEADER]: o.serverId } });
     this.closedPromise = new Promise((resolve) => this.ws.once("close", () => resolve()));
   }
 
@@ -47,10 +58,11 @@ export class ServiceLink {
       link.ws.once("unexpected-response", (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)));
       link.ws.once("error", fail);
       link.ws.once("open", () => {
-        link.ws.send(encodeServiceMessage({ type: ServiceMessageType.HandshakeRequest, version: SERVICE_PROTOCOL_VERSION, connectionType: 0, target: "", migrationLevel: 1, members: { sid: o.serverId } }));
+        link.ws.send(encodeServiceMessage({ type: ServiceMessageType.HandshakeRequest, version: SERVICE_PROTOCOL_VERSION, connectionType: 0, target: "", migrationLevel: 1, allowStatefulReconnects: false }));
       });
       let handshaken = false;
       link.ws.on("message", (data: Buffer) => {
+        link.lastReceivedAt = Date.now();
         let messages: ServiceMessage[];
         try {
           messages = decodeServiceMessages(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -69,6 +81,7 @@ export class ServiceLink {
             link.ws.removeListener("error", fail);
             link.ws.on("error", () => {});
             link.ws.once("close", () => link.onSocketClosed());
+            link.startKeepAlive();
             o.onOpen(link);
             resolve(link);
             continue;
@@ -111,6 +124,15 @@ export class ServiceLink {
     this.ws.terminate();
   }
 
+  /** Pings every 5 s (the service drops a silent link) and gives up on a service silent for 30 s. */
+  private startKeepAlive(): void {
+    this.keepAlive = setInterval(() => {
+      if (Date.now() - this.lastReceivedAt >= SERVICE_TIMEOUT_MS) return this.terminate();
+      if (this.ws.readyState === WebSocket.OPEN) this.ws.send(EMPTY_PING);
+    }, KEEP_ALIVE_MS);
+    this.keepAlive.unref();
+  }
+
   private receive(m: ServiceMessage): void {
     if (m.type === ServiceMessageType.Ack) {
       const a = this.acks.get(m.ackId);
@@ -121,7 +143,9 @@ export class ServiceLink {
       return;
     }
     if (m.type === ServiceMessageType.Ping) {
-      if (pingPairs(m.pairs).get(SHUTDOWN_PING_KEY) === FINACK) this.finAck?.();
+      const p = pingPairs(m.pairs);
+      if (p.get(SHUTDOWN_PING_KEY) === FINACK) this.finAck?.();
+      if (p.has(ECHO_PING_KEY)) void this.send(m);
       return;
     }
     this.o.onMessage(m, this);
@@ -130,6 +154,7 @@ export class ServiceLink {
   private onSocketClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.keepAlive);
     this.finAck?.();
     for (const a of this.acks.values()) a.reject(new Error("The service link closed."));
     this.acks.clear();

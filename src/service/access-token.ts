@@ -1,9 +1,40 @@
 // Tokens signed with the service's access key (HS256, via jose), as Azure SignalR issues
 // and checks them: client tokens for `{endpoint}/client/?hub=<hub>`, server tokens for
-// `{endpoint}/server/?hub=<hub>`; the user id travels in `nameid`.
+// `{endpoint}/server/?hub=<hub>`. A client's user id travels in `asrs.s.uid` (the real SDK's
+// negotiate) or `nameid`; a server token names its app server in `nameid`.
 import { SignJWT, jwtVerify, errors } from "jose";
 
 export const USER_ID_CLAIM = "nameid";
+/** Where the real server SDK's negotiate puts the user id (ClaimType.UserId). */
+export const SDK_USER_ID_CLAIM = "asrs.s.uid";
+/** A server token's app-server id (the real SDK signs `nameid` = its server id). */
+export const SERVER_ID_CLAIM = "nameid";
+
+/** The user id a client token carries, SDK claim first. */
+export const userIdOf = (claims: Record<string, string>): string | undefined => claims[SDK_USER_ID_CLAIM] ?? claims[USER_ID_CLAIM];
+
+/**
+ * Does a token's audience name this endpoint? The real SDK signs its audiences without the port
+ * (`http://127.0.0.1/server/?hub=chat`), so a missing port matches; scheme, host, path and hub
+ * (case-insensitive, as Azure's hub names are) must agree.
+ */
+export function audienceMatches(aud: string, expected: string): boolean {
+  let a: URL, e: URL;
+  try {
+    a = new URL(aud);
+    e = new URL(expected);
+  } catch {
+    return false;
+  }
+  const path = (u: URL) => u.pathname.replace(/\/+$/, "");
+  return (
+    a.protocol === e.protocol &&
+    a.hostname === e.hostname &&
+    (a.port === "" || a.port === e.port) &&
+    path(a) === path(e) &&
+    (a.searchParams.get("hub") ?? "").toLowerCase() === (e.searchParams.get("hub") ?? "").toLowerCase()
+  );
+}
 const DEFAULT_LIFETIME_S = 3600;
 
 export const clientAudience = (endpoint: string, hub: string) => `${endpoint}/client/?hub=${hub}`;
@@ -37,17 +68,23 @@ export class TokenError extends Error {
   override name = "TokenError";
 }
 
-/** Verifies signature, expiry and audience; returns the claims as strings. */
+/** Claims the service checks or ignores and never hands to the app server (the SDK's SystemClaims). */
+const SYSTEM_CLAIMS = new Set(["aud", "exp", "iat", "nbf", "iss"]);
+
+/** Verifies signature, expiry and audience; returns the other claims as strings. */
 export async function verifyToken(token: string, accessKey: string, audience: string): Promise<Record<string, string>> {
   try {
-    const { payload } = await jwtVerify(token, keyBytes(accessKey), { audience, algorithms: ["HS256"] });
+    const { payload } = await jwtVerify(token, keyBytes(accessKey), { algorithms: ["HS256"], requiredClaims: ["aud"] });
+    const auds = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!auds.some((a) => typeof a === "string" && audienceMatches(a, audience))) throw new TokenError("Token claim 'aud' is invalid.");
     const claims: Record<string, string> = {};
     for (const [k, v] of Object.entries(payload)) {
-      if (k === "aud" || k === "exp" || k === "iat" || k === "nbf") continue;
+      if (SYSTEM_CLAIMS.has(k)) continue;
       claims[k] = typeof v === "string" ? v : JSON.stringify(v);
     }
     return claims;
   } catch (e) {
+    if (e instanceof TokenError) throw e;
     if (e instanceof errors.JWTExpired) throw new TokenError("Token expired.");
     if (e instanceof errors.JWTClaimValidationFailed) throw new TokenError(`Token claim '${e.claim}' is invalid.`);
     throw new TokenError("Token signature or format is invalid.");

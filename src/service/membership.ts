@@ -4,6 +4,8 @@
 export class Membership {
   private readonly groups = new Map<string, Set<string>>();
   private readonly users = new Map<string, Set<string>>();
+  /** Groups a server put a user in (UserJoinGroup): they apply to the user's later connections too. */
+  private readonly userGroups = new Map<string, Set<string>>();
 
   join(group: string, connectionId: string): void {
     let s = this.groups.get(group);
@@ -37,5 +39,22 @@ export class Membership {
 
   connectionsOf(userId: string): ReadonlySet<string> {
     return this.users.get(userId) ?? new Set();
+  }
+
+  addUserToGroup(userId: string, group: string): void {
+    let s = this.userGroups.get(userId);
+    if (!s) this.userGroups.set(userId, (s = new Set()));
+    s.add(group);
+  }
+
+  removeUserFromGroup(userId: string, group: string): void {
+    const s = this.userGroups.get(userId);
+    if (!s) return;
+    s.delete(group);
+    if (s.size === 0) this.userGroups.delete(userId);
+  }
+
+  groupsOfUser(userId: string): ReadonlySet<string> {
+    return this.userGroups.get(userId) ?? new Set();
   }
 }

@@ -10,23 +10,29 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { GracefulShutdownMode, modeOfFin } from "../protocol/shutdown-mode.js";
 import {
   AckStatus,
+  ECHO_PING_KEY,
   FINACK,
   MIGRATE_FROM_HEADER,
   MIGRATE_TO_HEADER,
+  SERVERS_PING_KEY,
+  SERVER_ID_HEADER,
   SHUTDOWN_PING_KEY,
   ServiceMessageType,
   pingPairs,
+  type Extensions,
   type Payloads,
   type ServiceMessage,
 } from "../protocol/service-protocol.js";
 import { PING_RECORD, type HandshakeRequest } from "../protocol/json-hub-protocol.js";
-import { TokenError, USER_ID_CLAIM, bearerToken, clientAudience, serverAudience, verifyToken } from "./access-token.js";
+import { SERVER_ID_CLAIM, TokenError, bearerToken, clientAudience, serverAudience, userIdOf, verifyToken } from "./access-token.js";
+import { ClientInvocations } from "./client-invocations.js";
+import { handshakeAnswerLength, isHandshakeAnswer } from "./handshake-answer.js";
 import { ClientConnection } from "./client-connection.js";
 import { cors, randomId, refuseUpgrade, requestUrl, sendJson, sendStatus } from "./http-helpers.js";
 import { HubServer } from "./hub-server.js";
 import { Membership } from "./membership.js";
 import { negotiateBody, negotiateVersion } from "./negotiate.js";
-import { ServerLink } from "./server-link.js";
+import { DEFAULT_SERVER_LINK_LIMITS, ServerLink } from "./server-link.js";
 
 export interface MiniServiceOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
@@ -43,6 +49,14 @@ export interface MiniServiceOptions {
   maxMessageBytes?: number;
   /** A negotiated connection id must be used within this (default 60 000 ms). */
   negotiateTtlMs?: number;
+  /** Ping a server link after this long without sending (default 5 000 ms, like Azure). */
+  serverPingIntervalMs?: number;
+  /** Drop a server link silent for this long (default 30 000 ms; the real SDK pings every 5 s). */
+  serverTimeoutMs?: number;
+  /** Bytes queued for one server link before it is dropped as not reading (default 1 MB). */
+  maxServerLinkBufferBytes?: number;
+  /** Hub messages held for a client until its server's handshake answer goes out (default 1 000). */
+  maxEarlyMessages?: number;
 }
 
 export interface ConnectionSnapshot {
@@ -58,6 +72,8 @@ export interface ServerSnapshot {
   hubs: string[];
   online: boolean;
   connectionCount: number;
+  /** Server connections (links) open, over all hubs; the real SDK opens 5 per hub. */
+  linkCount: number;
 }
 
 /** What the service saw, as events tests can await instead of sleeping. */
@@ -70,6 +86,8 @@ export interface MiniServiceEvents {
   serverUnlinked: [{ serverId: string; hub: string; abrupt: boolean }];
   /** Bad input that was refused (which endpoint, why); the service carries on. */
   rejected: [{ where: string; reason: string }];
+  /** A server message the service reads but does not act on (see docs/emulator.md). */
+  ignored: [{ serverId: string; hub: string; type: number }];
 }
 
 interface Negotiated {
@@ -82,6 +100,16 @@ interface Negotiated {
 interface Binding {
   server: HubServer;
   link: ServerLink;
+  /** Hub messages the server wrote before its handshake answer, delivered right after it. */
+  early: Uint8Array[];
+  /** Migrated here: the client already has its handshake answer; drop the new server's, if any. */
+  swallowAnswer: boolean;
+}
+
+/** What the service keeps of a client's connect request for its app server's OpenConnection. */
+interface ClientOrigin {
+  queryString: string;
+  protocol: string;
 }
 
 const NEGOTIATE_BODY_LIMIT = 64 * 1024;
@@ -98,6 +126,8 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   private readonly bindings = new Map<string, Binding>();
   private readonly hubServers = new Map<string, HubServer[]>();
   private readonly memberships = new Map<string, Membership>();
+  private readonly origins = new WeakMap<ClientConnection, ClientOrigin>();
+  private readonly invocations = new ClientInvocations();
   private readonly sweeper: NodeJS.Timeout;
   private port = 0;
   private stopped = false;
@@ -111,6 +141,10 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 15_000,
       maxMessageBytes: options.maxMessageBytes ?? 32 * 1024,
       negotiateTtlMs: options.negotiateTtlMs ?? 60_000,
+      serverPingIntervalMs: options.serverPingIntervalMs ?? DEFAULT_SERVER_LINK_LIMITS.pingIntervalMs,
+      serverTimeoutMs: options.serverTimeoutMs ?? DEFAULT_SERVER_LINK_LIMITS.timeoutMs,
+      maxServerLinkBufferBytes: options.maxServerLinkBufferBytes ?? DEFAULT_SERVER_LINK_LIMITS.maxBufferedBytes,
+      maxEarlyMessages: options.maxEarlyMessages ?? 1000,
     };
     for (const [k, v] of Object.entries(this.opts))
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`MiniService option '${k}' must be a positive number, got ${String(v)}.`);
@@ -155,10 +189,11 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     const byId = new Map<string, ServerSnapshot>();
     for (const list of this.hubServers.values())
       for (const hs of list) {
-        const s = byId.get(hs.serverId) ?? { serverId: hs.serverId, hubs: [], online: false, connectionCount: 0 };
+        const s = byId.get(hs.serverId) ?? { serverId: hs.serverId, hubs: [], online: false, connectionCount: 0, linkCount: 0 };
         s.hubs.push(hs.hub);
         s.online ||= hs.online;
         s.connectionCount += hs.connections.size;
+        s.linkCount += hs.links.filter((l) => !l.closed).length;
         byId.set(hs.serverId, s);
       }
     return [...byId.values()];
@@ -245,7 +280,14 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
         this.emit("rejected", { where: path, reason: (e as Error).message });
         return refuseUpgrade(socket, 401, "Unauthorized");
       }
-      if (path === "/server") return this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptServer(ws, hub));
+      if (path === "/server") {
+        const serverId = this.serverIdOf(claims, req.headers[SERVER_ID_HEADER.toLowerCase()]);
+        if (typeof serverId !== "string") {
+          this.emit("rejected", { where: path, reason: serverId.error });
+          return refuseUpgrade(socket, 401, "Unauthorized");
+        }
+        return this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptServer(ws, hub, serverId));
+      }
       const token = url.searchParams.get("id");
       const pending = token ? this.negotiated.get(token) : undefined;
       if (!pending || pending.hub !== hub) {
@@ -255,18 +297,31 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       }
       this.negotiated.delete(token!);
       this.usedTokens.set(token!, pending.connectionId);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptClient(ws, pending, claims, req));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptClient(ws, pending, claims, req, url));
     } catch (e) {
       this.emit("rejected", { where: "upgrade", reason: (e as Error).message });
       refuseUpgrade(socket, 500, "Internal Server Error");
     }
   }
 
-  private acceptClient(ws: WebSocket, n: Negotiated, claims: Record<string, string>, req: IncomingMessage): void {
+  /**
+   * A link's identity is its token's: the real SDK signs `nameid` = its server id and repeats it
+   * in X-ASRS-Server-Id. A header that disagrees with the token is refused; a token without one
+   * (another SDK) falls back to the header, then to a fresh id per link.
+   */
+  private serverIdOf(claims: Record<string, string>, header: string | string[] | undefined): string | { error: string } {
+    const fromToken = claims[SERVER_ID_CLAIM];
+    const fromHeader = Array.isArray(header) ? header[0] : header;
+    if (fromToken && fromHeader !== undefined && fromHeader !== fromToken)
+      return { error: `Server id '${fromHeader.slice(0, 64)}' in ${SERVER_ID_HEADER} disagrees with the token's '${fromToken.slice(0, 64)}'.` };
+    return fromToken || fromHeader || randomId();
+  }
+
+  private acceptClient(ws: WebSocket, n: Negotiated, claims: Record<string, string>, req: IncomingMessage, url: URL): void {
     const headers: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && k !== "authorization") headers[k] = Array.isArray(v) ? v : [v];
     const conn = new ClientConnection(
-      { id: n.connectionId, hub: n.hub, userId: claims[USER_ID_CLAIM], claims, headers, ws, maxMessageBytes: this.opts.maxMessageBytes },
+      { id: n.connectionId, hub: n.hub, userId: userIdOf(claims), claims, headers, ws, maxMessageBytes: this.opts.maxMessageBytes },
       {
         onHandshake: (c, request, record) => this.onClientHandshake(c, request, record),
         onRecords: (c, records) => this.onClientRecords(c, records),
@@ -274,6 +329,10 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       },
     );
     this.clients.set(conn.id, conn);
+    // The app server sees the client's own query (its `graceful=1`, the SDK's `asrs.op`…), never its token.
+    const query = new URLSearchParams(url.search);
+    query.delete("access_token");
+    this.origins.set(conn, { queryString: query.toString(), protocol: "json" });
   }
 
   private onClientHandshake(c: ClientConnection, request: HandshakeRequest, record: string): void {
@@ -287,19 +346,64 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     const server = this.pickServer(c.hub);
     const link = server?.pickLink();
     if (!server || !link) return refuse("No server available for this hub.");
-    this.bind(c, server, link);
+    const origin = this.origins.get(c)!;
+    origin.protocol = request.protocol;
+    this.bind(c, server, link, false);
     link.sendMany([
-      { type: ServiceMessageType.OpenConnection, connectionId: c.id, claims: c.claims, headers: c.headers },
+      this.openConnection(c, c.headers),
       { type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: Buffer.from(record) },
     ]);
-    if (c.userId !== undefined) this.membership(c.hub).addUser(c.userId, c.id);
+    if (c.userId !== undefined) {
+      const m = this.membership(c.hub);
+      m.addUser(c.userId, c.id);
+      // Groups a server put the user in (UserJoinGroup) hold for the user's new connections too.
+      for (const g of m.groupsOfUser(c.userId)) (c.groups.add(g), m.join(g, c.id));
+    }
     this.emit("clientConnected", { connectionId: c.id, hub: c.hub, serverId: server.serverId, ...(c.userId !== undefined ? { userId: c.userId } : {}) });
   }
 
-  private bind(c: ClientConnection, server: HubServer, link: ServerLink): void {
+  private openConnection(c: ClientConnection, headers: Record<string, string[]>): ServiceMessage {
+    const o = this.origins.get(c)!;
+    return { type: ServiceMessageType.OpenConnection, connectionId: c.id, claims: c.claims, headers, queryString: o.queryString, protocol: o.protocol };
+  }
+
+  private bind(c: ClientConnection, server: HubServer, link: ServerLink, migrated: boolean): void {
     this.bindings.get(c.id)?.server.connections.delete(c);
-    this.bindings.set(c.id, { server, link });
+    this.bindings.set(c.id, { server, link, early: [], swallowAnswer: migrated });
     server.connections.add(c);
+  }
+
+  /**
+   * Everything a server writes to a client goes through here: nothing reaches the client before
+   * its handshake answer (messages written earlier wait, bounded, and follow it), and a migrated
+   * client never sees a second answer.
+   */
+  private deliver(c: ClientConnection, payload: Uint8Array, ext?: Extensions): void {
+    const b = this.bindings.get(c.id);
+    if (!b || c.closed) return;
+    if (b.swallowAnswer) {
+      b.swallowAnswer = false;
+      const n = handshakeAnswerLength(payload);
+      if (n > 0) payload = payload.subarray(n);
+      if (payload.length === 0) return;
+    }
+    if (c.answered) return c.send(payload);
+    if (isHandshakeAnswer(payload, ext)) {
+      c.answered = true;
+      c.send(payload);
+      for (const p of b.early.splice(0)) c.send(p);
+      return;
+    }
+    if (b.early.length >= this.opts.maxEarlyMessages) {
+      c.close(`The server wrote more than ${this.opts.maxEarlyMessages} messages before its handshake answer.`);
+      return;
+    }
+    b.early.push(payload);
+  }
+
+  /** The payload in the client's own hub protocol. */
+  private payloadFor(c: ClientConnection, p: Payloads): Uint8Array | undefined {
+    return p[this.origins.get(c)?.protocol ?? "json"];
   }
 
   private onClientRecords(c: ClientConnection, records: string): void {
@@ -319,18 +423,39 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       b.server.connections.delete(c);
       b.link.send({ type: ServiceMessageType.CloseConnection, connectionId: c.id, error: "", headers: {} });
     }
+    // A client result nobody will send: its caller hears so rather than waiting for its timeout.
+    for (const p of this.invocations.takeAllFor(c.hub, c.id))
+      this.linkOfServer(c.hub, p.callerServerId)?.send({ type: ServiceMessageType.ErrorCompletion, invocationId: p.invocationId, connectionId: c.id, callerServerId: p.callerServerId, error: "Connection disconnected." });
     this.emit("clientDisconnected", { connectionId: c.id, hub: c.hub, ...(b ? { serverId: b.server.serverId } : {}), reason: "closed" });
   }
 
   // ---- Server links -----------------------------------------------------------------
 
-  private acceptServer(ws: WebSocket, hub: string): void {
+  private acceptServer(ws: WebSocket, hub: string, serverId: string): void {
     // The link registers itself through onReady once its handshake succeeds.
-    new ServerLink(randomId(), hub, ws, {
-      onReady: (l) => this.onLinkReady(l),
-      onMessage: (l, m) => this.onServerMessage(l, m),
-      onClosed: (l, abrupt) => this.onLinkClosed(l, abrupt),
-    }, (l, e) => this.emit("rejected", { where: "/server", reason: `${l.serverId || "server"}: ${e.message}` }), this.opts.handshakeTimeoutMs);
+    new ServerLink(
+      randomId(),
+      hub,
+      serverId,
+      ws,
+      {
+        onReady: (l) => this.onLinkReady(l),
+        onMessage: (l, m) => this.onServerMessage(l, m),
+        onClosed: (l, abrupt) => this.onLinkClosed(l, abrupt),
+        onRefused: (l, reason) => this.emit("rejected", { where: "/server", reason: `${l.serverId}: ${reason}` }),
+      },
+      {
+        handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+        pingIntervalMs: this.opts.serverPingIntervalMs,
+        timeoutMs: this.opts.serverTimeoutMs,
+        maxBufferedBytes: this.opts.maxServerLinkBufferBytes,
+      },
+    );
+  }
+
+  /** A live link of the server, for messages addressed to the server rather than a connection. */
+  private linkOfServer(hub: string, serverId: string): ServerLink | undefined {
+    return this.hubServer(hub, serverId)?.pickLink();
   }
 
   private hubServer(hub: string, serverId: string): HubServer | undefined {
@@ -385,6 +510,11 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     return m;
   }
 
+  /**
+   * What an app server asks of the service. Data for a connection is accepted from any link of
+   * the server that owns the connection (the real SDK writes on whichever of its links is free);
+   * the owner is the server, never a single link.
+   */
   private onServerMessage(link: ServerLink, m: ServiceMessage): void {
     const hub = link.hub;
     const hs = this.hubServer(hub, link.serverId);
@@ -392,91 +522,158 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       const b = this.bindings.get(connectionId);
       return b && b.server === hs ? this.clients.get(connectionId) : undefined;
     };
-    const json = (p: Payloads) => p.json;
+    const fanOut = (ids: Iterable<string>, p: Payloads, excluded?: ReadonlySet<string>) => {
+      for (const id of ids) {
+        if (excluded?.has(id)) continue;
+        const c = this.clientOf(hub, id);
+        const payload = c && this.payloadFor(c, p);
+        if (c && payload) this.deliver(c, payload);
+      }
+    };
+    const ack = (ackId: number, ok: boolean, message = "") => link.send({ type: ServiceMessageType.Ack, ackId, status: ok ? AckStatus.Ok : AckStatus.NotFound, message });
+    const membership = this.membership(hub);
     switch (m.type) {
       case ServiceMessageType.Ping:
         return this.onServerPing(link, hs, m.pairs);
       case ServiceMessageType.ConnectionData: {
         // Output for a connection that moved away (or left) is discarded, as Azure does.
         const c = ownedBy(m.connectionId);
-        if (!c) return;
-        c.answered = true; // the first data from the server is its handshake answer
-        return c.send(m.payload);
+        if (c) this.deliver(c, m.payload, m.ext);
+        return;
       }
       case ServiceMessageType.CloseConnection: {
         const c = ownedBy(m.connectionId);
         if (c) c.close(m.error || undefined);
         return;
       }
-      case ServiceMessageType.MultiConnectionData: {
-        const p = json(m.payloads);
-        if (p) for (const id of m.connectionIds) this.clientOf(hub, id)?.send(p);
-        return;
-      }
+      case ServiceMessageType.MultiConnectionData:
+        return fanOut(m.connectionIds, m.payloads);
       case ServiceMessageType.UserData:
       case ServiceMessageType.MultiUserData: {
-        const p = json(m.payloads);
-        if (!p) return;
         const users = m.type === ServiceMessageType.UserData ? [m.userId] : m.userIds;
-        const ids = new Set(users.flatMap((u) => [...this.membership(hub).connectionsOf(u)]));
-        for (const id of ids) this.clientOf(hub, id)?.send(p);
-        return;
+        return fanOut(new Set(users.flatMap((u) => [...membership.connectionsOf(u)])), m.payloads);
       }
-      case ServiceMessageType.BroadcastData: {
-        const p = json(m.payloads);
-        if (!p) return;
-        const excluded = new Set(m.excluded);
-        for (const c of this.clients.values()) if (c.hub === hub && c.answered && !excluded.has(c.id)) c.send(p);
-        return;
-      }
+      case ServiceMessageType.BroadcastData:
+        return fanOut([...this.clients.values()].filter((c) => c.hub === hub).map((c) => c.id), m.payloads, new Set(m.excluded));
       case ServiceMessageType.GroupBroadcastData:
       case ServiceMessageType.MultiGroupBroadcastData: {
-        const p = json(m.payloads);
-        if (!p) return;
         const groups = m.type === ServiceMessageType.GroupBroadcastData ? [m.group] : m.groups;
         const excluded = new Set(m.type === ServiceMessageType.GroupBroadcastData ? m.excluded : []);
-        const ids = new Set(groups.flatMap((g) => [...this.membership(hub).members(g)]));
-        for (const id of ids) if (!excluded.has(id)) this.clientOf(hub, id)?.send(p);
-        return;
+        if (m.type === ServiceMessageType.GroupBroadcastData)
+          for (const u of m.excludedUsers ?? []) for (const id of membership.connectionsOf(u)) excluded.add(id);
+        return fanOut(new Set(groups.flatMap((g) => [...membership.members(g)])), m.payloads, excluded);
       }
       case ServiceMessageType.JoinGroup:
       case ServiceMessageType.LeaveGroup:
       case ServiceMessageType.JoinGroupWithAck:
       case ServiceMessageType.LeaveGroupWithAck: {
         const join = m.type === ServiceMessageType.JoinGroup || m.type === ServiceMessageType.JoinGroupWithAck;
-        const c = this.clientOf(hub, m.connectionId);
-        if (c) {
-          if (join) {
-            c.groups.add(m.group);
-            this.membership(hub).join(m.group, c.id);
-          } else {
-            c.groups.delete(m.group);
-            this.membership(hub).leave(m.group, c.id);
-          }
+        const c = this.clients.get(m.connectionId);
+        const found = c !== undefined && c.hub === hub;
+        if (found) this.setGroup(c, m.group, join);
+        if (m.type === ServiceMessageType.JoinGroupWithAck || m.type === ServiceMessageType.LeaveGroupWithAck) ack(m.ackId, found, found ? "" : "Connection not found.");
+        return;
+      }
+      case ServiceMessageType.UserJoinGroup:
+      case ServiceMessageType.UserLeaveGroup:
+      case ServiceMessageType.UserJoinGroupWithAck:
+      case ServiceMessageType.UserLeaveGroupWithAck: {
+        const join = m.type === ServiceMessageType.UserJoinGroup || m.type === ServiceMessageType.UserJoinGroupWithAck;
+        if (join) membership.addUserToGroup(m.userId, m.group);
+        else membership.removeUserFromGroup(m.userId, m.group);
+        for (const id of membership.connectionsOf(m.userId)) {
+          const c = this.clients.get(id);
+          if (c) this.setGroup(c, m.group, join);
         }
-        if (m.type === ServiceMessageType.JoinGroupWithAck || m.type === ServiceMessageType.LeaveGroupWithAck)
-          link.send({ type: ServiceMessageType.Ack, ackId: m.ackId, status: c ? AckStatus.Ok : AckStatus.NotFound, message: c ? "" : "Connection not found." });
+        if (m.type === ServiceMessageType.UserJoinGroupWithAck || m.type === ServiceMessageType.UserLeaveGroupWithAck) ack(m.ackId, true);
+        return;
+      }
+      case ServiceMessageType.CheckUserInGroupWithAck:
+        return ack(m.ackId, [...membership.connectionsOf(m.userId)].some((id) => membership.members(m.group).has(id)) || membership.groupsOfUser(m.userId).has(m.group));
+      case ServiceMessageType.CheckGroupExistenceWithAck:
+        return ack(m.ackId, membership.members(m.group).size > 0);
+      case ServiceMessageType.CheckConnectionExistenceWithAck:
+        return ack(m.ackId, this.clients.get(m.connectionId)?.hub === hub);
+      case ServiceMessageType.CheckUserExistenceWithAck:
+        return ack(m.ackId, membership.connectionsOf(m.userId).size > 0);
+      case ServiceMessageType.CloseConnectionWithAck:
+      case ServiceMessageType.CloseConnectionsWithAck:
+      case ServiceMessageType.CloseUserConnectionsWithAck:
+      case ServiceMessageType.CloseGroupConnectionsWithAck: {
+        const ids =
+          m.type === ServiceMessageType.CloseConnectionWithAck
+            ? [m.connectionId]
+            : m.type === ServiceMessageType.CloseUserConnectionsWithAck
+              ? [...membership.connectionsOf(m.userId)]
+              : m.type === ServiceMessageType.CloseGroupConnectionsWithAck
+                ? [...membership.members(m.group)]
+                : [...this.clients.values()].filter((c) => c.hub === hub).map((c) => c.id);
+        const excluded = new Set(m.type === ServiceMessageType.CloseConnectionWithAck ? [] : m.excluded);
+        const targets = ids.map((id) => this.clients.get(id)).filter((c): c is ClientConnection => c !== undefined && c.hub === hub && !excluded.has(c.id));
+        for (const c of targets) c.close(m.reason || undefined);
+        return ack(m.ackId, m.type !== ServiceMessageType.CloseConnectionWithAck || targets.length > 0);
+      }
+      case ServiceMessageType.ClientInvocation:
+        return this.onClientInvocation(link, m.invocationId, m.connectionId, m.callerServerId, m.payloads);
+      case ServiceMessageType.ClientCompletion:
+      case ServiceMessageType.ErrorCompletion: {
+        // From the caller itself it only says "forget it"; from the owner it is the result.
+        const p = this.invocations.take(hub, m.invocationId);
+        if (p && p.callerServerId !== link.serverId) this.linkOfServer(hub, p.callerServerId)?.send(m);
         return;
       }
       default:
-        this.emit("rejected", { where: "/server", reason: `${link.serverId}: unexpected message type ${m.type}.` });
+        // Read and ignored: ServiceError/ServiceEvent/ServiceMapping/Ack (service→server kinds), access
+        // keys (Entra ID only), stateful-reconnect and flow-control messages, claims refresh, group
+        // member queries, and type numbers newer than this codec.
+        this.emit("ignored", { serverId: link.serverId, hub, type: m.type });
     }
+  }
+
+  private setGroup(c: ClientConnection, group: string, join: boolean): void {
+    if (join) {
+      c.groups.add(group);
+      this.membership(c.hub).join(group, c.id);
+    } else {
+      c.groups.delete(group);
+      this.membership(c.hub).leave(group, c.id);
+    }
+  }
+
+  private onClientInvocation(link: ServerLink, invocationId: string, connectionId: string, callerServerId: string, payloads: Payloads): void {
+    const fail = (error: string) => link.send({ type: ServiceMessageType.ErrorCompletion, invocationId, connectionId, callerServerId, error });
+    const c = this.clientOf(link.hub, connectionId);
+    const b = this.bindings.get(connectionId);
+    const payload = c && this.payloadFor(c, payloads);
+    if (!c || !b || !payload) return fail(`Connection '${connectionId}' does not exist.`);
+    if (!this.invocations.add({ invocationId, connectionId, hub: link.hub, callerServerId })) return fail("Too many client invocations pending.");
+    // The owner's SDK must know the invocation to route the client's completion back.
+    if (b.server.serverId !== callerServerId) b.link.send({ type: ServiceMessageType.ClientInvocation, invocationId, connectionId, callerServerId, payloads });
+    this.deliver(c, payload);
   }
 
   private clientOf(hub: string, id: string): ClientConnection | undefined {
     const c = this.clients.get(id);
-    return c && c.hub === hub && c.answered ? c : undefined;
+    return c && c.hub === hub && this.bindings.has(id) ? c : undefined;
   }
 
   private onServerPing(link: ServerLink, hs: HubServer | undefined, pairs: string[]): void {
     const p = pingPairs(pairs);
+    if (p.has(ECHO_PING_KEY)) return link.send({ type: ServiceMessageType.Ping, pairs });
+    if (p.has(SERVERS_PING_KEY)) {
+      // Server sticky mode asks who else serves the hub: "<ticks>:id1;id2".
+      const ids = (this.hubServers.get(link.hub) ?? []).filter((s) => s.online).map((s) => s.serverId);
+      const ticks = BigInt(Date.now()) * 10_000n + 621_355_968_000_000_000n;
+      return link.send({ type: ServiceMessageType.Ping, pairs: [SERVERS_PING_KEY, `${ticks}:${ids.join(";")}`] });
+    }
     const fin = p.get(SHUTDOWN_PING_KEY);
-    if (fin === undefined) return;
+    if (fin === undefined) return; // status (and anything else): informative, no answer
     const mode = modeOfFin(fin);
     if (mode === undefined || !hs) {
-      this.emit("rejected", { where: "/server", reason: `Unknown shutdown ping value '${fin}'.` });
+      this.emit("rejected", { where: "/server", reason: `${link.serverId}: unknown shutdown ping value '${fin.slice(0, 40)}'.` });
       return;
     }
+    // A FIN takes this link's own server offline, whichever of its links it came on.
     const wasOnline = hs.online;
     hs.online = false;
     link.send({ type: ServiceMessageType.Ping, pairs: [SHUTDOWN_PING_KEY, FINACK] });
@@ -488,21 +685,22 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   /**
    * Moves a client to another online server of its hub between two messages: the old
    * server gets CloseConnection with Asrs-Migrate-To, the new one OpenConnection with
-   * Asrs-Migrate-From and the client's handshake replayed. Same connection id, same groups.
+   * Asrs-Migrate-From and the client's handshake replayed (its SDK skips the answer). Same
+   * connection id, same groups.
    */
   private migrate(c: ClientConnection, from: HubServer): void {
     const to = this.pickServer(c.hub, from);
     const link = to?.pickLink();
     const old = this.bindings.get(c.id);
-    if (!to || !link || !old || !c.handshakeRecord) return; // stays until the old server's timeout drops it
+    if (!to || !link || !old || !c.handshakeRecord || !c.answered) return; // stays until the old server's timeout drops it
     if (c.hasPartialMessage) {
       c.close("The connection could not be migrated: a message was incomplete.", true);
       return;
     }
     old.link.send({ type: ServiceMessageType.CloseConnection, connectionId: c.id, error: "", headers: { [MIGRATE_TO_HEADER]: [to.serverId] } });
-    this.bind(c, to, link);
+    this.bind(c, to, link, true);
     link.sendMany([
-      { type: ServiceMessageType.OpenConnection, connectionId: c.id, claims: c.claims, headers: { ...c.headers, [MIGRATE_FROM_HEADER]: [from.serverId] } },
+      this.openConnection(c, { ...c.headers, [MIGRATE_FROM_HEADER]: [from.serverId] }),
       { type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: Buffer.from(c.handshakeRecord) },
     ]);
     this.emit("clientMigrated", { connectionId: c.id, hub: c.hub, from: from.serverId, to: to.serverId });

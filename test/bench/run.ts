@@ -59,7 +59,7 @@ console.log(`machine: ${JSON.stringify(results.machine)}`);
 
 if (only.includes("transitions")) {
   const rows: TransitionResult[] = [];
-  for (const mode of [GracefulShutdownMode.WaitForClientsClose, GracefulShutdownMode.MigrateClients])
+  for (const mode of [GracefulShutdownMode.WaitForClientsClose, GracefulShutdownMode.MigrateClients, "Kill" as const])
     for (const kind of KINDS)
       rows.push(
         await transition(kind, mode, {
@@ -71,7 +71,7 @@ if (only.includes("transitions")) {
       );
   results.transitions = rows;
   table(
-    `1. Transitions — ${settings.clients} clients, one message each per 100 ms, their server shuts down (a second one is up)`,
+    `1. Transitions — ${settings.clients} clients, one message each per 100 ms, their server shuts down or is killed (a second one is up)`,
     ["mode", "client", "sent", "lost", "lost %", "dup", "out of order", "gap p50 ms", "gap p99 ms", "gap max ms", "all back ms", "never back", "shutdown ms"],
     rows.map((r) => [r.mode, r.kind, r.sent, r.lost, r.lostPct, r.duplicated, r.outOfOrder, r.gapP50Ms, r.gapP99Ms, r.gapMaxMs, ms(r.allBackMs), r.neverBack, r.shutdownMs]),
   );

@@ -10,6 +10,8 @@
 // duplicated, out of order; the gap = the longest time the server heard nothing from a client
 // within the sending window (100 ms is the floor: one message per 100 ms), ∞ for a client that
 // never reached the second server.
+// "Kill" is the crash for comparison: the server dies with no FIN; a dead server runs nothing
+// more, so whatever it held (received, not yet recorded) is lost as a real crash loses it.
 import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { GracefulConnection } from "../../src/index.js";
 import { DeliveryLedger, GracefulShutdownMode, Hub, MiniServer, MiniService } from "../../src/testing/index.js";
@@ -17,6 +19,8 @@ import { MiniLoadBalancer } from "../../src/testing/index.js";
 import { percentile, pool, sleep, until } from "./util.js";
 
 export type Kind = "graceful" | "overlap" | "plain" | "sample";
+/** A graceful-shutdown mode, or an abrupt kill. */
+export type TransitionMode = GracefulShutdownMode | "Kill";
 export const KINDS: Kind[] = ["graceful", "overlap", "plain", "sample"];
 
 /**
@@ -135,7 +139,7 @@ export interface TransitionResult {
   exitGap?: { clients: number; p50: number; p99: number; max: number; stopP50: number; startP50: number; resumeP50: number };
 }
 
-export async function transition(kind: Kind, mode: GracefulShutdownMode, o: TransitionOptions): Promise<TransitionResult> {
+export async function transition(kind: Kind, mode: TransitionMode, o: TransitionOptions): Promise<TransitionResult> {
   arrivals.clear();
   exitGaps.length = 0;
   const service = await MiniService.start({ clientTimeoutMs: 600_000 });
@@ -171,7 +175,14 @@ export async function transition(kind: Kind, mode: GracefulShutdownMode, o: Tran
   });
   await sleep(o.preMs);
   const t0 = performance.now();
-  const report = await a.shutdown({ mode, timeoutMs: o.shutdownTimeoutMs });
+  const report =
+    mode === "Kill"
+      ? await (async () => {
+          const dropped = a.connectionCount;
+          await a.kill();
+          return { durationMs: performance.now() - t0, dropped };
+        })()
+      : await a.shutdown({ mode, timeoutMs: o.shutdownTimeoutMs });
   const left = o.postMs - (performance.now() - t0);
   if (left > 0) await sleep(left);
   timers.forEach((t) => (clearTimeout(t), clearInterval(t)));
@@ -219,7 +230,7 @@ export async function transition(kind: Kind, mode: GracefulShutdownMode, o: Tran
     : undefined;
   return {
     ...(exitGap ? { exitGap } : {}),
-    mode: GracefulShutdownMode[mode],
+    mode: mode === "Kill" ? "Kill" : GracefulShutdownMode[mode],
     kind,
     clients: clients.length,
     sent: total,

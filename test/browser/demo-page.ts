@@ -24,8 +24,9 @@ export class DemoPage {
     page.on("pageerror", (e) => this.errors.push(`pageerror: ${e.message}`));
   }
 
-  static async open(context: BrowserContext, url: string, name: string): Promise<DemoPage> {
+  static async open(context: BrowserContext, url: string, name: string, viewport?: { width: number; height: number }): Promise<DemoPage> {
     const p = new DemoPage(await context.newPage(), name);
+    if (viewport) await p.page.setViewportSize(viewport);
     await p.page.goto(url);
     await p.page.fill("#name", name);
     await p.page.getByRole("button", { name: "Join chat" }).click();
@@ -101,8 +102,9 @@ export class DemoPage {
     await this.page.getByRole("button", { name: "Add a server" }).click();
   }
 
+  /** Waits for a server's row in a state (stopped and killed rows sit folded in the summary: attached, maybe hidden). */
   async waitServerRow(serverId: string, state: "running" | "shuttingDown" | "stopped" | "killed"): Promise<void> {
-    await this.page.locator(`#server-list li.srv.${state}[data-server="${serverId}"]`).waitFor();
+    await this.page.locator(`#server-list li.srv.${state}[data-server="${serverId}"]`).waitFor({ state: "attached" });
   }
 
   /** The delivered messages, in the order shown. */
@@ -142,15 +144,32 @@ export class DemoPage {
     return this.page.$$eval("#timeline li.ev", (els) => els.map((e) => (e as HTMLElement).dataset.event ?? ""));
   }
 
-  /** Saves a screenshot of the tab, with its timeline scrolled to the start of the latest transition. */
+  /** Saves a screenshot of the tab as it is (the timeline follows its newest entry). */
   async screenshot(path: string): Promise<void> {
     await this.page.bringToFront();
-    await this.page.evaluate(() => {
-      const box = document.querySelector("#timeline") as HTMLElement;
-      const last = [...box.querySelectorAll("li.transition")].pop() as HTMLElement | undefined;
-      if (last) box.scrollTop = last.offsetTop - box.offsetTop - 4;
-    });
     await this.page.screenshot({ path });
+  }
+
+  /** Whether the newest timeline entry is fully inside the timeline's visible area. */
+  async newestTimelineEntryVisible(): Promise<boolean> {
+    return this.page.evaluate(() => {
+      const box = document.querySelector("#timeline") as HTMLElement;
+      const last = box.lastElementChild as HTMLElement | null;
+      if (!last) return false;
+      const b = box.getBoundingClientRect();
+      const r = last.getBoundingClientRect();
+      return r.top >= b.top - 1 && r.bottom <= b.bottom + 1 && r.height > 0;
+    });
+  }
+
+  /** The header's server pill text. */
+  async serverLabel(): Promise<string> {
+    return (await this.page.textContent("#server")) ?? "";
+  }
+
+  /** Console errors other than those the test provoked (each pattern names one). */
+  unexpectedErrors(provoked: RegExp[] = []): string[] {
+    return this.errors.filter((e) => !provoked.some((p) => p.test(e)));
   }
 
   /** Messages still waiting in the outbox (not yet confirmed). */

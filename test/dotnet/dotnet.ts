@@ -4,7 +4,7 @@
 // with `dotnet path/to.dll`. Missing `dotnet` skips the .NET tests loudly, or fails them in CI.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe } from "vitest";
 
@@ -91,11 +91,11 @@ async function withLock<T>(dir: string, work: () => T): Promise<T> {
 const built = new Map<string, Promise<string>>();
 
 /**
- * Builds test/dotnet/<project> (Debug, as a bare `dotnet build` does) unless its output is newer
+ * Builds test/dotnet/<project> (or a project directory given by absolute path; Debug, as a bare `dotnet build` does) unless its output is newer
  * than every source file, and returns the path of its .dll.
  */
 export function buildDotnetProject(project: string): Promise<string> {
-  const dir = join(DOTNET_DIR, project);
+  const dir = isAbsolute(project) ? project : join(DOTNET_DIR, project);
   const dll = join(dir, "bin", "Debug", "net10.0", `${basename(dir)}.dll`);
   const stamp = join(dir, "obj", ".test-build.stamp");
   const upToDate = () => {

@@ -56,9 +56,10 @@ describe("negotiate", () => {
     const res = await fetch(kit.servers[0]!.url("chat") + "/negotiate?negotiateVersion=1&user=alice", { method: "POST" });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { url: string; accessToken: string };
-    expect(body.url).toBe(`${kit.service.endpoint}/client/?hub=chat`);
+    // As the real server SDK: the original path and the client's own query ride along.
+    expect(body.url).toBe(`${kit.service.endpoint}/client/?hub=chat&asrs.op=%2Fchat&user=alice`);
     const claims = decodeJwt(body.accessToken);
-    expect(claims.aud).toBe(body.url);
+    expect(claims.aud).toBe(`${kit.service.endpoint}/client/?hub=chat`);
     expect(claims.nameid).toBe("alice");
     expect(claims.exp! - claims.iat!).toBe(3600);
     // The service's own negotiate answers v1 with a connection token.

@@ -94,7 +94,8 @@ describe("WaitForClientsClose", () => {
 
 describe("MigrateClients", () => {
   it("moves each client to another server: same connection id, groups kept, migration seen on both sides", async () => {
-    kit = await startKit({ hubs: { chat: Chat }, servers: 2, ...ms(GracefulShutdownMode.MigrateClients) });
+    // A plain client gets no hello unless the server is told to send it to everyone.
+    kit = await startKit({ hubs: { chat: Chat }, servers: 2, serverOptions: { ...ms(GracefulShutdownMode.MigrateClients).serverOptions, hello: "always" } });
     const [a] = kit.servers as [MiniServer];
     const c = await kit.connect("chat", { server: a });
     const other = await kit.connect("chat", { server: a });

@@ -100,11 +100,11 @@ describe("server links", () => {
     const key = kit.service.accessKey;
     const secret = new TextEncoder().encode(key);
     const now = Math.floor(Date.now() / 1000);
-    const good = await signToken({ audience: serverAudience(ep, "chat"), accessKey: key, claims: { "asrs.s.sid": "intruder" } });
+    const good = await signToken({ audience: serverAudience(ep, "chat"), accessKey: key, claims: { nameid: "intruder" } });
     const [h, , s] = good.split(".");
     const bad: Record<string, string> = {
       expired: await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setAudience(serverAudience(ep, "chat")).setExpirationTime(now - 120).sign(secret),
-      tampered: `${h}.${Buffer.from(JSON.stringify({ aud: serverAudience(ep, "chat"), exp: now + 600, "asrs.s.sid": "server-a" })).toString("base64url")}.${s}`,
+      tampered: `${h}.${Buffer.from(JSON.stringify({ aud: serverAudience(ep, "chat"), exp: now + 600, nameid: "server-a" })).toString("base64url")}.${s}`,
       algNone: `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ aud: serverAudience(ep, "chat"), exp: now + 600 })).toString("base64url")}.`,
       otherHub: await signToken({ audience: serverAudience(ep, "other"), accessKey: key }),
       clientToken: t.good!,

@@ -474,7 +474,7 @@ describe("server links", () => {
     const open = async () => {
       if (link && !link.isClosed()) return link;
       link = await rawLink(wsEp, "fuzz", tokens.fuzzServer!);
-      link.ws.send(linkHandshake("fuzz-server"));
+      link.ws.send(linkHandshake());
       expect(await withTimeout(link.next((m) => m.type === ServiceMessageType.HandshakeResponse), "link handshake")).toMatchObject({ error: null });
       return link;
     };

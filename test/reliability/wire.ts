@@ -103,9 +103,9 @@ export async function rawLink(wsEndpoint: string, hub: string, token: string): P
   };
 }
 
-/** The service-protocol handshake a real app server sends first. */
-export const linkHandshake = (sid: string) =>
-  encodeServiceMessage({ type: ServiceMessageType.HandshakeRequest, version: 1, connectionType: 0, target: "", migrationLevel: 1, members: { sid } });
+/** The service-protocol handshake the real app server SDK sends first (its identity is its token's). */
+export const linkHandshake = () =>
+  encodeServiceMessage({ type: ServiceMessageType.HandshakeRequest, version: 1, connectionType: 0, target: "", migrationLevel: 1, allowStatefulReconnects: false });
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 

@@ -197,11 +197,15 @@ static class Json
             JsonValueKind.String => v.GetValue<string>(),
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            JsonValueKind.Number => v.TryGetValue<long>(out var l) ? l : v.GetValue<double>(),
+            // The narrowest type that holds it, as a .NET caller would pass it (a hub's int parameter binds from an int).
+            JsonValueKind.Number => Number(JsonSerializer.SerializeToElement(v)),
             _ => null,
         },
         _ => null,
     };
+
+    // Each branch boxed on its own: a ?: over int, long and double would widen them all to double.
+    private static object Number(JsonElement e) => e.TryGetInt32(out var i) ? (object)i : e.TryGetInt64(out var l) ? (object)l : e.GetDouble();
 
     /// <summary>Whatever a protocol handed us (JsonElement from JSON, dictionaries and arrays from MessagePack) back into JSON.</summary>
     public static JsonNode? ToNode(object? v) => v switch
@@ -210,10 +214,18 @@ static class Json
         JsonElement e => e.ValueKind == JsonValueKind.Null ? null : JsonNode.Parse(e.GetRawText()),
         string s => JsonValue.Create(s),
         byte[] bytes => new JsonObject { ["$bytes"] = Convert.ToBase64String(bytes) },
-        IDictionary d => new JsonObject(d.Cast<DictionaryEntry>().Select(kv => KeyValuePair.Create(Convert.ToString(kv.Key, System.Globalization.CultureInfo.InvariantCulture)!, ToNode(kv.Value)))),
+        IDictionary d => ToObject(d),
         IEnumerable list => new JsonArray(list.Cast<object?>().Select(ToNode).ToArray()),
         _ => JsonSerializer.SerializeToNode(v, v.GetType()),
     };
+
+    private static JsonObject ToObject(IDictionary d)
+    {
+        // IDictionary's own enumerator: a generic dictionary enumerated as IEnumerable yields KeyValuePairs.
+        var o = new JsonObject();
+        for (var e = d.GetEnumerator(); e.MoveNext();) o[Convert.ToString(e.Key, System.Globalization.CultureInfo.InvariantCulture)!] = ToNode(e.Value);
+        return o;
+    }
 
     public static JsonObject Invocation(string method, object?[] args) =>
         new() { ["type"] = "invocation", ["method"] = method, ["args"] = new JsonArray(args.Select(ToNode).ToArray()) };

@@ -1,0 +1,54 @@
+// The chat app server of the end-to-end tests, written the way the Azure "server graceful
+// shutdown" article writes it. Environment:
+//   Azure__SignalR__ConnectionString  set: Azure SignalR (e.g. the kit's emulator); unset: self-hosted
+//   SERVER_ID                         this process's id (default: machine-pid)
+//   SHUTDOWN_MODE                     WaitForClientsClose (default) | MigrateClients | Off
+//   SHUTDOWN_TIMEOUT_S                GracefulShutdown.Timeout in seconds (default 30)
+//   CHAT_STORE_URL                    the shared message store of several processes (default: in memory)
+// Start with `dotnet ChatServer.dll --urls http://127.0.0.1:0`; SIGTERM runs the host's StopAsync.
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Azure.SignalR;
+using ChatServer;
+
+var builder = WebApplication.CreateBuilder(args);
+// One line per entry, through one logger: the order of the SDK's "Received FinAck ping." and the
+// hook's own line in the output is the order they happened in.
+builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+
+var serverId = Environment.GetEnvironmentVariable("SERVER_ID") ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+var storeUrl = Environment.GetEnvironmentVariable("CHAT_STORE_URL");
+builder.Services.AddSingleton(new ServerInfo(serverId));
+GracefulHub.ServerId = serverId; // named in the hello and the exit, and (GracefulServerName) the SDK's server name
+builder.Services.AddSingleton<IChatStore>(storeUrl is { Length: > 0 } ? new HttpChatStore(storeUrl) : new MemoryChatStore());
+
+var signalR = builder.Services.AddSignalR().AddMessagePackProtocol();
+if (!string.IsNullOrEmpty(builder.Configuration["Azure:SignalR:ConnectionString"]))
+{
+    var mode = Enum.Parse<GracefulShutdownMode>(Environment.GetEnvironmentVariable("SHUTDOWN_MODE") ?? "WaitForClientsClose");
+    var timeout = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("SHUTDOWN_TIMEOUT_S") ?? "30"));
+    // The shutdown options as the article writes them; mode, timeout and the exit's payload vary.
+    signalR.AddAzureSignalR(option =>
+    {
+        option.GracefulShutdown.Mode = mode;
+        option.GracefulShutdown.Timeout = timeout;
+
+        option.GracefulShutdown.Add<Chat>(_ =>
+        {
+            Events.Write("hook", new { serverId, mode = mode.ToString() });
+            return Task.CompletedTask;
+        });
+        option.GracefulShutdown.AddGracefulExit<Chat>(); // docs/csharp-hub.md: exit { serverId, mode, timeoutMs }
+    });
+    // The SDK names its server in the token and in Asrs-Migrate-From/To; make that the hub's id too.
+    builder.Services.AddSingleton<IServerNameProvider>(new GracefulServerName());
+    // The host must outlive the graceful shutdown's own budget.
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = timeout + TimeSpan.FromSeconds(10));
+}
+
+var app = builder.Build();
+Events.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ChatServer");
+// Stateful reconnect for self-hosted clients that ask for it: a dropped WebSocket is re-opened and replayed.
+app.MapHub<Chat>("/chat", o => o.AllowStatefulReconnects = true);
+app.Lifetime.ApplicationStopping.Register(() => Events.Write("stopping", new { serverId }));
+app.Lifetime.ApplicationStopped.Register(() => Events.Write("stopped", new { serverId }));
+app.Run();

@@ -1,0 +1,21 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Azure.SignalR; // NuGet package Microsoft.Azure.SignalR
+
+var builder = WebApplication.CreateBuilder(args);
+// The connection string comes from configuration: Azure:SignalR:ConnectionString.
+builder.Services.AddSignalR().AddAzureSignalR(o =>
+{
+    o.GracefulShutdown.Mode = GracefulShutdownMode.MigrateClients; // or WaitForClientsClose
+    o.GracefulShutdown.Timeout = TimeSpan.FromSeconds(30);
+    o.GracefulShutdown.AddGracefulExit<Chat>();
+});
+builder.Services.AddSingleton<IServerNameProvider>(new GracefulServerName());
+
+var app = builder.Build();
+app.MapHub<Chat>("/chat");
+app.Run();
+
+public class Chat : GracefulHub
+{
+    public Task SendMessage(string user, string text) => Clients.All.SendAsync("message", user, text);
+}
