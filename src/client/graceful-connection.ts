@@ -17,26 +17,11 @@ import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } 
 import { drain, drainBudget, type ExitContext, type ExitHandler } from "./drain";
 import { Outbox } from "./outbox";
 import { reconnectLoop } from "./reconnect-loop";
+import { runResumeHandlers, type ResumeContext, type ResumeHandler } from "./resume";
 import type { ConnectionState } from "./state";
 import { next, type TransitionEvent } from "./transitions";
 import { TimerSet, type Timer } from "./timer-set";
 
-/**
- * What onResume handlers get. `invoke`/`send` go straight to the new connection, bypassing the buffer,
- * with the same rules as app calls (time limit, size check, delivery ids, re-send after a migration);
- * if that connection is lost they reject with InvocationInterruptedError (the next resume runs anew).
- */
-export interface ResumeContext {
-  reason: ResumeReason;
-  connectionId?: string;
-  /** The app server, once its hello arrived (often a moment after the resume starts). */
-  readonly serverId?: string;
-  previousConnectionId?: string;
-  invoke<T = unknown>(methodName: string, ...args: unknown[]): Promise<T>;
-  send(methodName: string, ...args: unknown[]): Promise<void>;
-}
-
-export type ResumeHandler = (ctx: ResumeContext) => unknown;
 export type HubMethodHandler = (...args: any[]) => unknown;
 
 /** `send`/`invoke` with their own time limit: `conn.withTimeout(5_000).invoke("Slow")`. */
@@ -442,21 +427,10 @@ export class GracefulConnection {
       invoke: <T>(m: string, ...a: unknown[]) => this.call(m, a, false, this.opts.callTimeoutMs, on) as Promise<T>,
       send: (m: string, ...a: unknown[]) => this.call(m, a, true, this.opts.callTimeoutMs, on) as Promise<void>,
     };
-    const handlers = [...this.resumeHandlers];
-    if (handlers.length > 0) {
-      const work = (async () => {
-        for (const h of handlers) {
-          if (!alive()) return;
-          try { await h(ctx); } catch (e) { this.report("onResume", e, "An onResume handler"); }
-        }
-      })();
-      const t = this.timers.timer(this.opts.resumeTimeoutMs);
-      const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
-      t.clear();
-      if (!finished && alive()) {
-        this.log(Level.Warning, `onResume handlers did not finish within resumeTimeoutMs (${this.opts.resumeTimeoutMs} ms); flushing the buffer anyway. ` +
-          "A handler that awaits conn.invoke()/conn.send() waits for this very resume: use ctx.invoke()/ctx.send() inside onResume.");
-      }
+    const finished = await runResumeHandlers([...this.resumeHandlers], ctx, this.opts.resumeTimeoutMs, (ms) => this.timers.timer(ms), alive, (e) => this.report("onResume", e, "An onResume handler"));
+    if (!finished && alive()) {
+      this.log(Level.Warning, `onResume handlers did not finish within resumeTimeoutMs (${this.opts.resumeTimeoutMs} ms); flushing the buffer anyway. ` +
+        "A handler that awaits conn.invoke()/conn.send() waits for this very resume: use ctx.invoke()/ctx.send() inside onResume.");
     }
     if (!alive()) return;
     const flushed = this.outbox.open();
