@@ -110,7 +110,7 @@ export class GracefulConnection {
     this.dedup = overlap && new DuplicateFilter(overlap.messageKey, overlap.windowMs, overlap.maxKeys);
     this.attach(hub);
     if ((hub as unknown as { _reconnectPolicy?: unknown })._reconnectPolicy) {
-      this.log(Level.Information, "HubConnection uses withAutomaticReconnect(): its own loop handles drops; GracefulConnection buffers around it and takes over if it gives up.");
+      this.log(Level.Information, "withAutomaticReconnect(): its loop handles drops; ours takes over if it gives up.");
     }
   }
 
@@ -131,7 +131,7 @@ export class GracefulConnection {
   /** Starts the connection. Resolves once connected and resumed (onResume ran, buffer flushed). */
   start(): Promise<void> {
     if (this._state !== "Disconnected") {
-      return Promise.reject(new InvalidStateError(`start() called while ${this._state}; it is only valid when Disconnected.`, this._state));
+      return Promise.reject(new InvalidStateError(`start() while ${this._state}.`, this._state));
     }
     this.everStarted = true;
     const signal = this.newFlow();
@@ -281,7 +281,7 @@ export class GracefulConnection {
       if (signal.aborted) return;
       const error = toError(e);
       if (this.opts.retryInitialStart) {
-        this.log(Level.Warning, `start failed (${describe(error)}); retrying by the reconnect policy (retryInitialStart).`);
+        this.log(Level.Warning, `start failed (${describe(error)}); retrying (retryInitialStart).`);
         await this.reconnectLoop(signal, "start", error, undefined);
         return;
       }
@@ -400,7 +400,7 @@ export class GracefulConnection {
     }, signal, error, `Reconnecting (${reason}).`);
     if (!outcome) return;
     if (!outcome.connected) {
-      this.log(Level.Warning, `The reconnect policy gave up after ${outcome.retries} failed attempt(s).`);
+      this.log(Level.Warning, `reconnectPolicy gave up after ${outcome.retries} attempt(s).`);
       this.finish(reason === "start" ? "startFailed" : "retriesExhausted", outcome.error);
       return;
     }
@@ -429,8 +429,7 @@ export class GracefulConnection {
     };
     const finished = await runResumeHandlers([...this.resumeHandlers], ctx, this.opts.resumeTimeoutMs, (ms) => this.timers.timer(ms), alive, (e) => this.report("onResume", e, "An onResume handler"));
     if (!finished && alive()) {
-      this.log(Level.Warning, `onResume handlers did not finish within resumeTimeoutMs (${this.opts.resumeTimeoutMs} ms); flushing the buffer anyway. ` +
-        "A handler that awaits conn.invoke()/conn.send() waits for this very resume: use ctx.invoke()/ctx.send() inside onResume.");
+      this.log(Level.Warning, `onResume took over resumeTimeoutMs (${this.opts.resumeTimeoutMs} ms); flushing anyway. Inside onResume use ctx.invoke/ctx.send, not conn.*.`);
     }
     if (!alive()) return;
     const flushed = this.outbox.open();
@@ -460,7 +459,7 @@ export class GracefulConnection {
   private readonly onExitMessage = (...args: unknown[]): void => {
     const raw = args[0];
     if (raw && typeof raw === "object" && "serverId" in raw && !isId((raw as { serverId: unknown }).serverId)) {
-      this.log(Level.Warning, `Exit refused: its serverId is not an id of at most 128 characters: ${preview(raw)}`);
+      this.log(Level.Warning, `Exit refused: bad serverId: ${preview(raw)}`);
       return;
     }
     const parsed = parseExit(raw);
@@ -473,7 +472,7 @@ export class GracefulConnection {
   private considerExit(p: ExitPayload): void {
     const ours = this._serverId;
     const ignore = (reason: GracefulEvents["exitIgnored"]["reason"]) => {
-      this.log(Level.Information, `Exit ignored (${reason}): from ${p.serverId ?? "unknown server"}, we are on ${ours ?? "unknown server"}.`);
+      this.log(Level.Information, `Exit ignored (${reason}): from ${p.serverId}, on ${ours}.`);
       this.emit("exitIgnored", { serverId: p.serverId, currentServerId: ours, reason });
     };
     if (p.serverId !== undefined && p.serverId !== ours) {
@@ -508,7 +507,7 @@ export class GracefulConnection {
       if (this.migrationWait !== t) return;
       this.migrationWait = undefined;
       if (!fired || this._state !== "Connected" || !this.hubUp) return;
-      this.log(Level.Warning, `No migration within ${wait} ms of a MigrateClients exit; draining instead.`);
+      this.log(Level.Warning, `No migration ${wait} ms after a MigrateClients exit; draining.`);
       if (this.resuming) this.deferredExit = { ...p, mode: "WaitForClientsClose" };
       else void this.drain(p, true);
     });
@@ -530,7 +529,7 @@ export class GracefulConnection {
       onHandlerError: (e) => this.report("onExit", e, "An onExit handler"),
     }, signal);
     if (finished === undefined) return;
-    if (!finished) this.log(Level.Warning, `Drain budget of ${budget} ms ran out (onExit handlers or in-flight invocations); closing the old connection anyway.`);
+    if (!finished) this.log(Level.Warning, `Drain budget (${budget} ms) ran out; closing the old connection.`);
     const previousConnectionId = this.lastConnectionId;
     if (this._serverId !== undefined) {
       this.leftServers.push(this._serverId);
@@ -568,7 +567,7 @@ export class GracefulConnection {
     try {
       const created: unknown = overlap.createConnection();
       assertHubLike(created);
-      if (created === old) throw new TypeError("overlap.createConnection returned the current connection; it must build a new one.");
+      if (created === old) throw new TypeError("overlap.createConnection must build a new connection.");
       next = created;
       this.incoming = next;
       markGraceful(next);
@@ -582,7 +581,7 @@ export class GracefulConnection {
       if (signal.aborted) return; // stop() stopped it
       this.dedup!.reset();
       const error = toError(e);
-      this.log(Level.Warning, `Handoff: the new connection did not start (${describe(error)}); closing the old one and reconnecting it.`);
+      this.log(Level.Warning, `Handoff failed (${describe(error)}); reconnecting.`);
       try {
         await this.stopHub(old);
       } catch (e2) {
@@ -632,7 +631,7 @@ export class GracefulConnection {
     if (hello.migratedFrom === undefined) return;
     const move = `${hello.migratedFrom}>${hello.serverId}`;
     if (move === this.lastMigration) {
-      this.log(Level.Information, `Repeated migration notice ${hello.migratedFrom} → ${hello.serverId} ignored.`);
+      this.log(Level.Information, `Repeated migration notice ignored.`);
       return;
     }
     this.lastMigration = move;
@@ -661,7 +660,7 @@ export class GracefulConnection {
       // withAutomaticReconnect gave up: our policy takes over (never two loops at once).
       this.hubLoop = false;
       if (this._state !== "Reconnecting") return;
-      this.log(Level.Warning, "The HubConnection's own reconnect loop gave up; GracefulConnection's reconnectPolicy takes over.");
+      this.log(Level.Warning, "withAutomaticReconnect gave up; reconnectPolicy takes over.");
       const signal = this.newFlow();
       void this.reconnectLoop(signal, "dropped", error ?? new Error("withAutomaticReconnect gave up."), this.lastConnectionId);
       return;
@@ -669,7 +668,7 @@ export class GracefulConnection {
     if (!this.hubUp) return; // our own stop, or already handled
     const err = error ?? new Error("The connection was closed without an error.");
     if (refused) {
-      this.log(Level.Warning, `The server closed the connection and disallowed reconnecting: ${describe(err)}`);
+      this.log(Level.Warning, `Server closed, no reconnect: ${describe(err)}`);
       this.finish("serverClosed", err);
       return;
     }
@@ -682,7 +681,7 @@ export class GracefulConnection {
 
   private onHubReconnecting(error: Error | undefined): void {
     if (!this.hubUp) return;
-    this.log(Level.Warning, `Connection lost, the HubConnection's own loop reconnects: ${describe(error)}`);
+    this.log(Level.Warning, `Connection lost (the hub's loop reconnects): ${describe(error)}`);
     this.connectionDown("dropped");
     this.hubLoop = true;
     this.newFlow();
