@@ -703,7 +703,8 @@ export class GracefulConnection {
   private call(methodName: string, args: unknown[], send: boolean, timeoutMs: number, ctx?: { hub: HubLike; gen: number }): Promise<unknown> {
     const refused = this.refusal(methodName);
     if (refused) return Promise.reject(refused);
-    return this.outbox.add(methodName, args, send, send || this.opts.retryableMethods.has(methodName.toLowerCase()), timeoutMs, ctx);
+    const retryable = send || (this.opts.retryableMethods.size > 0 && this.opts.retryableMethods.has(methodName.toLowerCase()));
+    return this.outbox.add(methodName, args, send, retryable, timeoutMs, ctx);
   }
 
   private refusal(methodName: unknown): Error | undefined {
