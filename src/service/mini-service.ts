@@ -23,16 +23,21 @@ import {
   type Payloads,
   type ServiceMessage,
 } from "../protocol/service-protocol.js";
-import { PING_RECORD, type HandshakeRequest } from "../protocol/json-hub-protocol.js";
+import type { HandshakeRequest } from "../protocol/json-hub-protocol.js";
 import { SERVER_ID_CLAIM, TokenError, bearerToken, clientAudience, serverAudience, userIdOf, verifyToken } from "./access-token.js";
 import { ClientInvocations } from "./client-invocations.js";
 import { handshakeAnswerLength, isHandshakeAnswer } from "./handshake-answer.js";
-import { ClientConnection } from "./client-connection.js";
-import { cors, randomId, refuseUpgrade, requestUrl, sendJson, sendStatus } from "./http-helpers.js";
+import { ClientConnection, type ClientConnectionLimits } from "./client-connection.js";
+import type { ClientTransport } from "./client-transport.js";
+import { randomId, readBody, refuseUpgrade, requestUrl, sendJson, sendStatus } from "./http-helpers.js";
+import { applyOriginPolicy, type AllowedOrigins } from "./origin-policy.js";
 import { HubServer } from "./hub-server.js";
+import { LongPollingTransport } from "./long-polling-transport.js";
 import { Membership } from "./membership.js";
-import { negotiateBody, negotiateVersion } from "./negotiate.js";
+import { negotiateBody, negotiateVersion, wantsStatefulReconnect } from "./negotiate.js";
 import { DEFAULT_SERVER_LINK_LIMITS, ServerLink } from "./server-link.js";
+import { ServerSentEventsTransport } from "./sse-transport.js";
+import { WebSocketTransport } from "./websocket-transport.js";
 
 export interface MiniServiceOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
@@ -49,6 +54,28 @@ export interface MiniServiceOptions {
   maxMessageBytes?: number;
   /** A negotiated connection id must be used within this (default 60 000 ms). */
   negotiateTtlMs?: number;
+  /** At most this many negotiated connection ids wait to be used; beyond, negotiate answers 429 (default 10 000). */
+  maxPendingNegotiations?: number;
+  /** Largest WebSocket frame or POST body from a client (default 2 × maxMessageBytes, 64 KB: ASP.NET Core's transport buffer). */
+  maxFrameBytes?: number;
+  /** Above this many bytes waiting to reach one client, stop reading from it (default 64 KB, ASP.NET Core's pause threshold). */
+  sendQueuePauseBytes?: number;
+  /** Above this many bytes waiting to reach one client, drop it with a Close saying why (default 1 MB). */
+  maxSendQueueBytes?: number;
+  /** Offer stateful reconnect to clients that ask for it (default true). */
+  allowStatefulReconnect?: boolean;
+  /** Unacknowledged bytes kept per connection for stateful reconnect (default 100 000, StatefulReconnectBufferSize). */
+  statefulReconnectBufferBytes?: number;
+  /** How long a dropped stateful-reconnect connection waits for its client to come back (default 15 000 ms, DisconnectTimeout). */
+  disconnectTimeoutMs?: number;
+  /** A long poll with nothing to deliver is answered empty after this (default 90 000 ms, like ASP.NET Core). */
+  longPollTimeoutMs?: number;
+  /**
+   * Origins whose browser pages may call negotiate and the HTTP transports with credentials: a
+   * list, or a predicate. Default: loopback origins only. Any other Origin, or a Host that does
+   * not name this machine (DNS rebinding), gets 403 and no CORS headers.
+   */
+  allowedOrigins?: AllowedOrigins;
   /** Ping a server link after this long without sending (default 5 000 ms, like Azure). */
   serverPingIntervalMs?: number;
   /** Drop a server link silent for this long (default 30 000 ms; the real SDK pings every 5 s). */
@@ -65,6 +92,10 @@ export interface ConnectionSnapshot {
   serverId: string | undefined;
   userId: string | undefined;
   groups: string[];
+  /** Undefined while a stateful-reconnect connection waits for its client to come back. */
+  transport: ClientTransport["kind"] | undefined;
+  protocol: string | undefined;
+  statefulReconnect: boolean;
 }
 
 export interface ServerSnapshot {
@@ -84,6 +115,10 @@ export interface MiniServiceEvents {
   serverLinked: [{ serverId: string; hub: string }];
   serverOffline: [{ serverId: string; hub: string; mode: GracefulShutdownMode }];
   serverUnlinked: [{ serverId: string; hub: string; abrupt: boolean }];
+  /** Stateful reconnect: a client's transport dropped; its connection (and server) wait for it to come back. */
+  clientTransportLost: [{ connectionId: string; hub: string }];
+  /** Stateful reconnect: the client came back on a new transport; `resent` messages it had not acked were sent again. */
+  clientResumed: [{ connectionId: string; hub: string; resent: number }];
   /** Bad input that was refused (which endpoint, why); the service carries on. */
   rejected: [{ where: string; reason: string }];
   /** A server message the service reads but does not act on (see docs/emulator.md). */
@@ -95,6 +130,7 @@ interface Negotiated {
   hub: string;
   claims: Record<string, string>;
   expiresAt: number;
+  statefulReconnect: boolean;
 }
 
 interface Binding {
@@ -106,11 +142,6 @@ interface Binding {
   swallowAnswer: boolean;
 }
 
-/** What the service keeps of a client's connect request for its app server's OpenConnection. */
-interface ClientOrigin {
-  queryString: string;
-  protocol: string;
-}
 
 const NEGOTIATE_BODY_LIMIT = 64 * 1024;
 
@@ -118,7 +149,13 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   readonly accessKey: string;
   private readonly http: Server;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
-  private readonly opts: Required<Omit<MiniServiceOptions, "port" | "accessKey">>;
+  /** Clients get their own WebSocket server: their frames are bounded by the message limit, not the links'. */
+  private readonly clientWss: WebSocketServer;
+  private readonly opts: Required<Omit<MiniServiceOptions, "port" | "accessKey" | "allowStatefulReconnect" | "allowedOrigins">>;
+  private readonly allowStatefulReconnect: boolean;
+  private readonly allowedOrigins: AllowedOrigins | undefined;
+  /** Connections on HTTP transports (SSE, long polling) by connection token, for their GETs, POSTs and DELETEs. */
+  private readonly httpTransports = new Map<string, { transport: ServerSentEventsTransport | LongPollingTransport; conn: ClientConnection; postInFlight: boolean }>();
   private readonly negotiated = new Map<string, Negotiated>();
   /** Connection tokens already used (token → connection id), so a second socket gets 409 rather than 404. */
   private readonly usedTokens = new Map<string, string>();
@@ -126,7 +163,6 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   private readonly bindings = new Map<string, Binding>();
   private readonly hubServers = new Map<string, HubServer[]>();
   private readonly memberships = new Map<string, Membership>();
-  private readonly origins = new WeakMap<ClientConnection, ClientOrigin>();
   private readonly invocations = new ClientInvocations();
   private readonly sweeper: NodeJS.Timeout;
   private port = 0;
@@ -141,6 +177,13 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 15_000,
       maxMessageBytes: options.maxMessageBytes ?? 32 * 1024,
       negotiateTtlMs: options.negotiateTtlMs ?? 60_000,
+      maxPendingNegotiations: options.maxPendingNegotiations ?? 10_000,
+      maxFrameBytes: options.maxFrameBytes ?? 2 * (options.maxMessageBytes ?? 32 * 1024),
+      sendQueuePauseBytes: options.sendQueuePauseBytes ?? 64 * 1024,
+      maxSendQueueBytes: options.maxSendQueueBytes ?? 1024 * 1024,
+      statefulReconnectBufferBytes: options.statefulReconnectBufferBytes ?? 100_000,
+      disconnectTimeoutMs: options.disconnectTimeoutMs ?? 15_000,
+      longPollTimeoutMs: options.longPollTimeoutMs ?? 90_000,
       serverPingIntervalMs: options.serverPingIntervalMs ?? DEFAULT_SERVER_LINK_LIMITS.pingIntervalMs,
       serverTimeoutMs: options.serverTimeoutMs ?? DEFAULT_SERVER_LINK_LIMITS.timeoutMs,
       maxServerLinkBufferBytes: options.maxServerLinkBufferBytes ?? DEFAULT_SERVER_LINK_LIMITS.maxBufferedBytes,
@@ -148,10 +191,18 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     };
     for (const [k, v] of Object.entries(this.opts))
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`MiniService option '${k}' must be a positive number, got ${String(v)}.`);
+    if (this.opts.maxFrameBytes < this.opts.maxMessageBytes)
+      throw new RangeError(`MiniService option 'maxFrameBytes' (${this.opts.maxFrameBytes}) must be at least 'maxMessageBytes' (${this.opts.maxMessageBytes}).`);
+    if (this.opts.maxSendQueueBytes < this.opts.sendQueuePauseBytes)
+      throw new RangeError(`MiniService option 'maxSendQueueBytes' must be at least 'sendQueuePauseBytes'.`);
+    this.allowStatefulReconnect = options.allowStatefulReconnect ?? true;
+    this.allowedOrigins = options.allowedOrigins;
+    // Frames are bounded before they are buffered: one huge frame never reaches the parser.
+    this.clientWss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxFrameBytes });
     this.http = createServer((req, res) => void this.onRequest(req, res));
     this.http.on("upgrade", (req, socket, head) => void this.onUpgrade(req, socket, head));
     this.http.on("clientError", (_e, socket) => refuseUpgrade(socket, 400, "Bad Request"));
-    const tick = Math.max(5, Math.min(this.opts.keepAliveIntervalMs, this.opts.clientTimeoutMs, this.opts.handshakeTimeoutMs) / 3);
+    const tick = Math.max(5, Math.min(this.opts.keepAliveIntervalMs, this.opts.clientTimeoutMs, this.opts.handshakeTimeoutMs, this.opts.disconnectTimeoutMs) / 3);
     this.sweeper = setInterval(() => this.sweep(), tick);
     this.sweeper.unref();
   }
@@ -181,6 +232,9 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       serverId: this.bindings.get(c.id)?.server.serverId,
       userId: c.userId,
       groups: [...c.groups],
+      transport: c.transportKind,
+      protocol: c.protocol?.name,
+      statefulReconnect: c.buffer !== undefined,
     }));
   }
 
@@ -199,6 +253,18 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     return [...byId.values()];
   }
 
+  /**
+   * Chaos for tests: cuts a client's transport as a network failure would (no Close message,
+   * no close frame). A stateful-reconnect client comes back to the same connection; any other
+   * client's connection ends. False when there is no such connection.
+   */
+  dropClientTransport(connectionId: string): boolean {
+    const c = this.clients.get(connectionId);
+    if (!c || c.transportKind === undefined) return false;
+    c.dropTransport();
+    return true;
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -206,6 +272,8 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     for (const c of [...this.clients.values()]) c.close("The service is stopping.", true);
     for (const list of this.hubServers.values()) for (const hs of list) for (const l of hs.links) l.close(1001, "service stopping");
     for (const ws of this.wss.clients) ws.terminate();
+    for (const ws of this.clientWss.clients) ws.terminate();
+    for (const { transport } of this.httpTransports.values()) transport.terminate();
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
@@ -214,38 +282,121 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      cors(req, res);
+      // The same policy as the app server's negotiate (origin-policy.ts): credentials never go to an arbitrary page.
+      const refused = applyOriginPolicy(req, res, this.allowedOrigins);
+      if (refused) return this.refuseJson(res, 403, "origin", refused);
       if (req.method === "OPTIONS") return sendStatus(res, 204);
       const url = requestUrl(req);
       const path = url.pathname.replace(/\/+$/, "");
-      if (path !== "/client/negotiate") return sendStatus(res, 404, "Not found.");
-      if (req.method !== "POST") return sendStatus(res, 405, "Negotiate must be a POST.");
-      const hub = url.searchParams.get("hub");
-      if (!hub) return this.refuseJson(res, 400, "negotiate", "The 'hub' query parameter is required.");
-      const version = negotiateVersion(url.searchParams);
-      if (typeof version !== "number") return this.refuseJson(res, 400, "negotiate", version.error);
-      let claims: Record<string, string>;
-      try {
-        claims = await this.checkToken(req, url, clientAudience(this.endpoint, hub));
-      } catch (e) {
-        this.emit("rejected", { where: "negotiate", reason: (e as Error).message });
-        return sendStatus(res, 401);
-      }
-      // The body is ignored (the client sends none), but a huge one is refused.
-      let size = 0;
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > NEGOTIATE_BODY_LIMIT) return this.refuseJson(res, 413, "negotiate", "Negotiate body too large.");
-      }
-      if (!this.pickServer(hub)) return this.refuseJson(res, 503, "negotiate", "No server available for this hub.");
-      const connectionId = randomId();
-      const connectionToken = version >= 1 ? randomId() : connectionId;
-      this.negotiated.set(connectionToken, { connectionId, hub, claims, expiresAt: Date.now() + this.opts.negotiateTtlMs });
-      sendJson(res, 200, negotiateBody(version, { connectionId, connectionToken }));
+      if (path === "/client/negotiate") return await this.onNegotiate(req, res, url);
+      if (path === "/client") return await this.onHttpTransport(req, res, url);
+      return sendStatus(res, 404, "Not found.");
     } catch (e) {
-      this.emit("rejected", { where: "negotiate", reason: (e as Error).message });
+      this.emit("rejected", { where: "http", reason: (e as Error).message });
       if (!res.headersSent) sendStatus(res, 500, "Internal error.");
       else res.destroy();
+    }
+  }
+
+  private async onNegotiate(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== "POST") return sendStatus(res, 405, "Negotiate must be a POST.");
+    const hub = url.searchParams.get("hub");
+    if (!hub) return this.refuseJson(res, 400, "negotiate", "The 'hub' query parameter is required.");
+    const version = negotiateVersion(url.searchParams);
+    if (typeof version !== "number") return this.refuseJson(res, 400, "negotiate", version.error);
+    let claims: Record<string, string>;
+    try {
+      claims = await this.checkToken(req, url, clientAudience(this.endpoint, hub));
+    } catch (e) {
+      this.emit("rejected", { where: "negotiate", reason: (e as Error).message });
+      return sendStatus(res, 401);
+    }
+    // The body is ignored (the client sends none), but a huge one is refused.
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > NEGOTIATE_BODY_LIMIT) return this.refuseJson(res, 413, "negotiate", "Negotiate body too large.");
+    }
+    if (!this.pickServer(hub)) return this.refuseJson(res, 503, "negotiate", "No server available for this hub.");
+    // Negotiations never followed by a connect are bounded in number, not only in time.
+    if (this.negotiated.size >= this.opts.maxPendingNegotiations) this.expireNegotiations(Date.now());
+    if (this.negotiated.size >= this.opts.maxPendingNegotiations)
+      return this.refuseJson(res, 429, "negotiate", `Too many negotiated connections not yet connected (limit ${this.opts.maxPendingNegotiations}); try again later.`);
+    const connectionId = randomId();
+    const connectionToken = version >= 1 ? randomId() : connectionId;
+    const statefulReconnect = this.allowStatefulReconnect && wantsStatefulReconnect(url.searchParams, version);
+    this.negotiated.set(connectionToken, { connectionId, hub, claims, expiresAt: Date.now() + this.opts.negotiateTtlMs, statefulReconnect });
+    sendJson(res, 200, negotiateBody(version, { connectionId, connectionToken, useStatefulReconnect: statefulReconnect }));
+  }
+
+  /**
+   * `{endpoint}/client/?hub=<hub>&id=<token>` over plain HTTP: the Server-Sent Events stream
+   * (GET with `Accept: text/event-stream`), long polls (other GETs), sends (POST) and the
+   * long-polling goodbye (DELETE). Status codes as ASP.NET Core's HttpConnectionDispatcher.
+   */
+  private async onHttpTransport(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const hub = url.searchParams.get("hub");
+    if (!hub) return sendStatus(res, 400, "The 'hub' query parameter is required.");
+    let claims: Record<string, string>;
+    try {
+      claims = await this.checkToken(req, url, clientAudience(this.endpoint, hub));
+    } catch (e) {
+      this.emit("rejected", { where: "/client", reason: (e as Error).message });
+      return sendStatus(res, 401);
+    }
+    const token = url.searchParams.get("id");
+    if (!token) return sendStatus(res, 400, "Connection ID required");
+    const entry = this.httpTransports.get(token);
+    if (entry && entry.conn.hub !== hub) return sendStatus(res, 404, "No Connection with that ID");
+    switch (req.method) {
+      case "GET": {
+        if (entry) {
+          if (entry.transport instanceof LongPollingTransport) return entry.transport.onPoll(res, false);
+          return sendStatus(res, 409, "Connection already has an active request.");
+        }
+        const pending = this.negotiated.get(token);
+        if (!pending || pending.hub !== hub) {
+          if (this.clients.has(this.usedTokens.get(token) ?? "")) return sendStatus(res, 409, "Connection already has an active transport.");
+          this.emit("rejected", { where: "/client", reason: "Unknown connection id." });
+          return sendStatus(res, 404, "No Connection with that ID");
+        }
+        this.negotiated.delete(token);
+        this.usedTokens.set(token, pending.connectionId);
+        const sse = (req.headers.accept ?? "").includes("text/event-stream");
+        const transport = sse ? new ServerSentEventsTransport(res) : new LongPollingTransport(this.opts.longPollTimeoutMs);
+        // Stateful reconnect is WebSockets-only in SignalR: the client never uses it on these.
+        const conn = this.acceptClient(transport, { ...pending, statefulReconnect: false }, claims, req, url);
+        this.httpTransports.set(token, { transport, conn, postInFlight: false });
+        if (transport instanceof LongPollingTransport) transport.onPoll(res, true);
+        return;
+      }
+      case "POST": {
+        if (!entry || entry.conn.closed) return sendStatus(res, 404, "No Connection with that ID");
+        if (entry.postInFlight) return sendStatus(res, 409, "Another send request is in progress.");
+        entry.postInFlight = true;
+        let body: Buffer;
+        try {
+          body = await readBody(req, this.opts.maxFrameBytes);
+        } catch {
+          entry.postInFlight = false;
+          sendStatus(res, 413, `The request body exceeded ${this.opts.maxFrameBytes}B.`);
+          entry.conn.close(`Connection closed with an error. InvalidDataException: The maximum message size of ${this.opts.maxMessageBytes}B was exceeded.`);
+          return;
+        }
+        entry.postInFlight = false;
+        // The connection may have ended while the body arrived: then nothing was delivered, and the client must know.
+        if (entry.conn.closed) return sendStatus(res, 404, "No Connection with that ID");
+        entry.transport.receive(body);
+        return sendStatus(res, 200);
+      }
+      case "DELETE": {
+        if (!entry) return sendStatus(res, 404, "No Connection with that ID");
+        if (!(entry.transport instanceof LongPollingTransport)) return sendStatus(res, 400, "Cannot terminate this connection using the DELETE endpoint.");
+        entry.transport.delete();
+        return sendStatus(res, 202);
+      }
+      default:
+        return sendStatus(res, 405, "Only GET, POST and DELETE are allowed.");
     }
   }
 
@@ -291,13 +442,19 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       const token = url.searchParams.get("id");
       const pending = token ? this.negotiated.get(token) : undefined;
       if (!pending || pending.hub !== hub) {
-        if (token && this.clients.has(this.usedTokens.get(token) ?? "")) return refuseUpgrade(socket, 409, "Conflict");
+        const existing = token ? this.clients.get(this.usedTokens.get(token) ?? "") : undefined;
+        if (existing && existing.hub === hub && existing.detachedSince !== undefined) {
+          // Stateful reconnect: the same client comes back on a new socket, same token, same user.
+          if (userIdOf(claims) !== existing.userId) return refuseUpgrade(socket, 403, "Forbidden");
+          return this.clientWss.handleUpgrade(req, socket, head, (ws) => existing.reattach(new WebSocketTransport(ws)));
+        }
+        if (existing) return refuseUpgrade(socket, 409, "Conflict");
         this.emit("rejected", { where: "/client", reason: "Unknown connection id." });
         return refuseUpgrade(socket, 404, "Not Found");
       }
       this.negotiated.delete(token!);
       this.usedTokens.set(token!, pending.connectionId);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptClient(ws, pending, claims, req, url));
+      this.clientWss.handleUpgrade(req, socket, head, (ws) => this.acceptClient(new WebSocketTransport(ws), pending, claims, req, url));
     } catch (e) {
       this.emit("rejected", { where: "upgrade", reason: (e as Error).message });
       refuseUpgrade(socket, 500, "Internal Server Error");
@@ -317,41 +474,46 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     return fromToken || fromHeader || randomId();
   }
 
-  private acceptClient(ws: WebSocket, n: Negotiated, claims: Record<string, string>, req: IncomingMessage, url: URL): void {
+  private acceptClient(transport: ClientTransport, n: Negotiated, claims: Record<string, string>, req: IncomingMessage, url: URL): ClientConnection {
     const headers: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && k !== "authorization") headers[k] = Array.isArray(v) ? v : [v];
+    // The app server sees the client's own query string, without the service's plumbing.
+    const query = new URLSearchParams(url.search);
+    query.delete("id");
+    query.delete("access_token");
+    const limits: ClientConnectionLimits = {
+      maxMessageBytes: this.opts.maxMessageBytes,
+      sendQueuePauseBytes: this.opts.sendQueuePauseBytes,
+      maxSendQueueBytes: this.opts.maxSendQueueBytes,
+      statefulReconnectBufferBytes: this.opts.statefulReconnectBufferBytes,
+    };
     const conn = new ClientConnection(
-      { id: n.connectionId, hub: n.hub, userId: userIdOf(claims), claims, headers, ws, maxMessageBytes: this.opts.maxMessageBytes },
+      { id: n.connectionId, hub: n.hub, userId: userIdOf(claims), claims, headers, queryString: query.toString(), transport, limits, statefulReconnect: n.statefulReconnect },
       {
         onHandshake: (c, request, record) => this.onClientHandshake(c, request, record),
         onRecords: (c, records) => this.onClientRecords(c, records),
         onClosed: (c) => this.onClientClosed(c),
+        onTransportChange: (c, change) =>
+          "lost" in change ? this.emit("clientTransportLost", { connectionId: c.id, hub: c.hub }) : this.emit("clientResumed", { connectionId: c.id, hub: c.hub, resent: change.resent }),
       },
     );
     this.clients.set(conn.id, conn);
-    // The app server sees the client's own query (its `graceful=1`, the SDK's `asrs.op`…), never its token.
-    const query = new URLSearchParams(url.search);
-    query.delete("access_token");
-    this.origins.set(conn, { queryString: query.toString(), protocol: "json" });
+    return conn;
   }
 
-  private onClientHandshake(c: ClientConnection, request: HandshakeRequest, record: string): void {
-    const refuse = (error: string) => {
-      this.emit("rejected", { where: "handshake", reason: error });
-      c.send(JSON.stringify({ error }) + "\u001e");
-      c.close();
-    };
-    if (request.protocol !== "json") return refuse(`The protocol '${request.protocol}' is not supported.`);
-    if (request.version !== 1) return refuse(`The server does not support version ${request.version} of the '${request.protocol}' protocol.`);
+  private onClientHandshake(c: ClientConnection, _request: HandshakeRequest, record: Uint8Array): void {
     const server = this.pickServer(c.hub);
     const link = server?.pickLink();
-    if (!server || !link) return refuse("No server available for this hub.");
-    const origin = this.origins.get(c)!;
-    origin.protocol = request.protocol;
+    if (!server || !link) {
+      const error = "No server available for this hub.";
+      this.emit("rejected", { where: "handshake", reason: error });
+      c.refuseHandshake(error);
+      return;
+    }
     this.bind(c, server, link, false);
     link.sendMany([
       this.openConnection(c, c.headers),
-      { type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: Buffer.from(record) },
+      { type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: record },
     ]);
     if (c.userId !== undefined) {
       const m = this.membership(c.hub);
@@ -363,8 +525,7 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   }
 
   private openConnection(c: ClientConnection, headers: Record<string, string[]>): ServiceMessage {
-    const o = this.origins.get(c)!;
-    return { type: ServiceMessageType.OpenConnection, connectionId: c.id, claims: c.claims, headers, queryString: o.queryString, protocol: o.protocol };
+    return { type: ServiceMessageType.OpenConnection, connectionId: c.id, claims: c.claims, headers, queryString: c.queryString, protocol: c.protocol?.name ?? "json" };
   }
 
   private bind(c: ClientConnection, server: HubServer, link: ServerLink, migrated: boolean): void {
@@ -387,11 +548,12 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
       if (n > 0) payload = payload.subarray(n);
       if (payload.length === 0) return;
     }
-    if (c.answered) return c.send(payload);
+    if (c.answered) return c.deliver(payload);
     if (isHandshakeAnswer(payload, ext)) {
-      c.answered = true;
-      c.send(payload);
-      for (const p of b.early.splice(0)) c.send(p);
+      const n = handshakeAnswerLength(payload) || payload.length;
+      c.answerHandshake(payload.subarray(0, n));
+      if (n < payload.length) c.deliver(payload.subarray(n));
+      for (const p of b.early.splice(0)) c.deliver(p);
       return;
     }
     if (b.early.length >= this.opts.maxEarlyMessages) {
@@ -403,17 +565,19 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
 
   /** The payload in the client's own hub protocol. */
   private payloadFor(c: ClientConnection, p: Payloads): Uint8Array | undefined {
-    return p[this.origins.get(c)?.protocol ?? "json"];
+    return p[c.protocol?.name ?? "json"];
   }
 
-  private onClientRecords(c: ClientConnection, records: string): void {
+  private onClientRecords(c: ClientConnection, records: Uint8Array): void {
     const b = this.bindings.get(c.id);
     if (!b) return;
-    b.link.send({ type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: Buffer.from(records) });
+    b.link.send({ type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: records });
   }
 
   private onClientClosed(c: ClientConnection): void {
     this.clients.delete(c.id);
+    // An SSE stream ends with its connection; a long-polling one stays reachable until its last poll (see sweep).
+    for (const [token, e] of this.httpTransports) if (e.conn === c && e.transport instanceof ServerSentEventsTransport) this.httpTransports.delete(token);
     const b = this.bindings.get(c.id);
     this.bindings.delete(c.id);
     const m = this.membership(c.hub);
@@ -701,27 +865,47 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     this.bind(c, to, link, true);
     link.sendMany([
       this.openConnection(c, { ...c.headers, [MIGRATE_FROM_HEADER]: [from.serverId] }),
-      { type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: Buffer.from(c.handshakeRecord) },
+      { type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: c.handshakeRecord },
     ]);
     this.emit("clientMigrated", { connectionId: c.id, hub: c.hub, from: from.serverId, to: to.serverId });
   }
 
   // ---- Timers: keep-alive, client timeout, handshake timeout, negotiate expiry ------
 
+  private expireNegotiations(now: number): void {
+    for (const [token, n] of this.negotiated) if (n.expiresAt < now) this.negotiated.delete(token);
+  }
+
   private sweep(): void {
     const now = Date.now();
-    for (const [token, n] of this.negotiated) if (n.expiresAt < now) this.negotiated.delete(token);
-    if (this.usedTokens.size > 10_000) this.usedTokens.clear();
+    this.expireNegotiations(now);
+    if (this.usedTokens.size > 10_000) for (const [token, id] of this.usedTokens) if (!this.clients.has(id)) this.usedTokens.delete(token);
+    for (const [token, { transport, conn }] of this.httpTransports) {
+      if (!(transport instanceof LongPollingTransport) || transport.polling) continue;
+      // A long-polling client is there while it polls; one that stopped is gone (so is a closed connection's last poll).
+      if (now - transport.lastPollAt >= this.opts.clientTimeoutMs || (conn.closed && transport.done)) {
+        transport.abandon();
+        this.httpTransports.delete(token);
+      }
+    }
     for (const c of [...this.clients.values()]) {
+      if (c.detachedSince !== undefined) {
+        // Stateful reconnect: the client had its chance to come back.
+        if (now - c.detachedSince >= this.opts.disconnectTimeoutMs) c.terminate();
+        continue;
+      }
+      c.checkQueue();
       if (!c.handshakeDone) {
         if (now - c.connectedAt >= this.opts.handshakeTimeoutMs) c.close("Handshake was canceled: no handshake within the timeout.");
         continue;
       }
+      // Long polling keeps itself alive by polling (checked above): no pings, no silence timeout.
+      if (c.transportKind === "LongPolling") continue;
       if (now - c.lastReceivedAt >= this.opts.clientTimeoutMs) {
         c.close(`Server timeout: nothing received from the client for ${this.opts.clientTimeoutMs} ms.`, true);
         continue;
       }
-      if (c.answered && now - c.lastSentAt >= this.opts.keepAliveIntervalMs) c.send(PING_RECORD);
+      if (c.answered && now - c.lastSentAt >= this.opts.keepAliveIntervalMs) c.ping();
     }
   }
 }

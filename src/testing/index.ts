@@ -13,6 +13,7 @@ export type { HubCallerContext, HubCallerClients, HubClients, HubContext, Client
 export { ClientResultError } from "../server/client-results.js";
 export type { HelloMode } from "../server/hello-policy.js";
 export type { AllowedOrigins } from "../service/origin-policy.js";
+export type { TransportKind } from "../service/client-transport.js";
 export type { GracefulShutdownOptions, ShutdownHook, ShutdownHooks, ShutdownReport, HookRun } from "../server/graceful-shutdown.js";
 export { GracefulShutdownMode } from "../protocol/shutdown-mode.js";
 export { signToken, clientAudience, serverAudience, USER_ID_CLAIM } from "../service/access-token.js";

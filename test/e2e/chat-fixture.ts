@@ -93,11 +93,18 @@ export class ChatClient extends EventEmitter {
    * `app.fetchHistory: false`: onResume does not fetch what was missed (default true).
    * `app.signalr`: the @microsoft/signalr major to build the HubConnection with (default 10).
    */
-  constructor(url: string, readonly user: string, readonly room: string, options: GracefulConnectionOptions = {}, app: { overlap?: boolean; fetchHistory?: boolean; signalr?: SignalRVersion } = {}) {
+  constructor(
+    url: string,
+    readonly user: string,
+    readonly room: string,
+    options: GracefulConnectionOptions = {},
+    app: { overlap?: boolean; fetchHistory?: boolean; signalr?: SignalRVersion; configure?: (b: HubConnectionBuilder) => HubConnectionBuilder } = {},
+  ) {
     super();
     const Builder = app.signalr?.HubConnectionBuilder ?? HubConnectionBuilder;
     const Level = app.signalr?.LogLevel ?? LogLevel;
-    const build = () => new Builder().withUrl(url).configureLogging(Level.None).build();
+    // `app.configure`: transport, hub protocol, stateful reconnect… (withUrl already called).
+    const build = () => (app.configure ?? ((b) => b))(new Builder().withUrl(url).configureLogging(Level.None) as HubConnectionBuilder).build();
     const overlap: GracefulConnectionOptions = app.overlap
       ? { overlap: { createConnection: build, messageKey: (method, args) => (method === "message" ? String((args[0] as ChatMessage).id) : undefined) } }
       : {};

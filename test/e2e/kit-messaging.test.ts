@@ -65,7 +65,14 @@ describe("negotiate", () => {
     // The service's own negotiate answers v1 with a connection token.
     const n = await fetch(`${kit.service.endpoint}/client/negotiate?hub=chat&negotiateVersion=1`, { method: "POST", headers: { Authorization: `Bearer ${body.accessToken}` } });
     const nb = (await n.json()) as Record<string, unknown>;
-    expect(nb).toMatchObject({ negotiateVersion: 1, availableTransports: [{ transport: "WebSockets", transferFormats: ["Text", "Binary"] }] });
+    expect(nb).toMatchObject({
+      negotiateVersion: 1,
+      availableTransports: [
+        { transport: "WebSockets", transferFormats: ["Text", "Binary"] },
+        { transport: "ServerSentEvents", transferFormats: ["Text"] },
+        { transport: "LongPolling", transferFormats: ["Text", "Binary"] },
+      ],
+    });
     expect(typeof nb.connectionId).toBe("string");
     expect(nb.connectionToken).not.toBe(nb.connectionId);
     expect(nb).not.toHaveProperty("useStatefulReconnect");
@@ -80,7 +87,7 @@ describe("negotiate", () => {
     const c = await kit.connect("chat", { user: "bob" });
     const me = await c.invoke("WhoAmI");
     expect(me).toEqual({ connectionId: c.connectionId, userId: "bob", serverId: "server-a" });
-    expect(kit.service.connections()).toEqual([{ connectionId: c.connectionId, hub: "chat", serverId: "server-a", userId: "bob", groups: [] }]);
+    expect(kit.service.connections()).toEqual([{ connectionId: c.connectionId, hub: "chat", serverId: "server-a", userId: "bob", groups: [], transport: "WebSockets", protocol: "json", statefulReconnect: false }]);
   });
 });
 

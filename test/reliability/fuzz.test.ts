@@ -157,7 +157,7 @@ describe("HTTP endpoints", () => {
       const want = await expectedServiceNegotiate(r.method, new URL(url), r.token, r.body?.length ?? 0);
       expect(res.status, `${r.method} ${url}`).toBe(want);
       if (want === 200) expect(JSON.parse(text)).toHaveProperty("connectionId");
-      if (want === 400 || want === 413 || want === 503) expect(JSON.parse(text)).toHaveProperty("error");
+      if ((want === 400 || want === 413 || want === 503) && r.path.startsWith("/client/negotiate")) expect(JSON.parse(text)).toHaveProperty("error");
       await tick("service-negotiate");
     });
   });
@@ -203,7 +203,15 @@ function expectedAppNegotiate(method: string, pathname: string): number {
 
 async function expectedServiceNegotiate(method: string, url: URL, token: string | undefined, bodyLength: number): Promise<number> {
   if (method === "OPTIONS") return 204;
-  if (url.pathname.replace(/\/+$/, "") !== "/client/negotiate") return 404;
+  const path = url.pathname.replace(/\/+$/, "");
+  // `/client` is the SSE / long-polling endpoint: hub, token, then a connection id (never sent here).
+  if (path === "/client") {
+    const hub = url.searchParams.get("hub");
+    if (!hub) return 400;
+    if (!(await tokenValid(token, clientAudience(ep, hub)))) return 401;
+    return 400;
+  }
+  if (path !== "/client/negotiate") return 404;
   if (method !== "POST") return 405;
   const hub = url.searchParams.get("hub");
   if (!hub) return 400;
@@ -395,7 +403,8 @@ describe("client frames", () => {
 function handshakeOk(record: string): boolean {
   try {
     const v = JSON.parse(record) as { protocol?: unknown; version?: unknown };
-    return typeof v === "object" && v !== null && !Array.isArray(v) && v.protocol === "json" && v.version === 1;
+    // Both hub protocols, versions 1 and 2 (2 is stateful reconnect's), as the service speaks them.
+    return typeof v === "object" && v !== null && !Array.isArray(v) && (v.protocol === "json" || v.protocol === "messagepack") && (v.version === 1 || v.version === 2);
   } catch {
     return false;
   }

@@ -5,7 +5,7 @@ using Microsoft.Azure.SignalR; // NuGet package Microsoft.Azure.SignalR: IConnec
 /// A hub that tells signalr-graceful clients which app server they are on, and that they were
 /// migrated. Derive your hub from it instead of <see cref="Hub"/>.
 /// </summary>
-public abstract class GracefulHub : Hub
+public abstract partial class GracefulHub : Hub
 {
     /// <summary>This app server's id, named in the hello and the exit. Set it before the host starts, or keep the default.</summary>
     public static string ServerId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
