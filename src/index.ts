@@ -1,6 +1,8 @@
 // signalr-graceful: the client SDK (browser + Node). The testing kit is the separate "signalr-graceful/testing" entry.
 export { GracefulConnection } from "./client/graceful-connection";
-export type { ExitContext, ExitHandler, HubMethodHandler, ResumeContext, ResumeHandler, TimedCalls } from "./client/graceful-connection";
+export type { HubMethodHandler, TimedCalls } from "./client/graceful-connection";
+export type { ResumeContext, ResumeHandler } from "./client/resume";
+export type { ExitContext, ExitHandler } from "./client/drain";
 export type { GracefulEvents, ExitIgnoredReason, ReconnectReason, ResumeReason } from "./client/events";
 export type { ConnectionState } from "./client/state";
 export type { GracefulConnectionOptions, OverlapOptions } from "./client/options";

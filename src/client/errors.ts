@@ -11,7 +11,7 @@ export class BufferFullError extends Error {
   readonly method: string;
   readonly limit: number;
   constructor(method: string, limit: number) {
-    super(`Outbound buffer is full (${limit} messages); '${method}' was not queued.`);
+    super(`Buffer full (${limit}); '${method}' not queued.`);
     this.name = "BufferFullError";
     this.method = method;
     this.limit = limit;
@@ -23,8 +23,7 @@ export class ConnectionStoppedError extends Error {
   readonly reason: StopReason;
   override readonly cause?: unknown;
   constructor(reason: StopReason, cause?: unknown) {
-    const why = { stop: "stop() was called", startFailed: "the first start failed", retriesExhausted: "the reconnect policy gave up", serverClosed: "the server closed it and disallowed reconnecting" }[reason];
-    super(`The connection is stopped: ${why}.`);
+    super(`The connection is stopped (${reason}).`);
     this.name = "ConnectionStoppedError";
     this.reason = reason;
     if (cause !== undefined) this.cause = cause;
@@ -44,7 +43,7 @@ export class InvocationInterruptedError extends Error {
   /** How many times it was handed to a connection. */
   readonly attempts: number;
   constructor(method: string, reason: InterruptReason, attempts = 1) {
-    super(`Call of '${method}' was interrupted (${reason}, ${attempts} attempt(s)); it may or may not have run on the server.`);
+    super(`'${method}' interrupted (${reason}, ${attempts} attempt(s)); it may have run.`);
     this.name = "InvocationInterruptedError";
     this.method = method;
     this.reason = reason;
@@ -57,7 +56,7 @@ export class CallTimeoutError extends Error {
   readonly method: string;
   readonly timeoutMs: number;
   constructor(method: string, timeoutMs: number) {
-    super(`Call of '${method}' did not settle within ${timeoutMs} ms; it may or may not have run on the server.`);
+    super(`'${method}' timed out after ${timeoutMs} ms; it may have run.`);
     this.name = "CallTimeoutError";
     this.method = method;
     this.timeoutMs = timeoutMs;
@@ -70,7 +69,7 @@ export class MessageTooLargeError extends Error {
   readonly bytes: number;
   readonly limit: number;
   constructor(method: string, bytes: number, limit: number) {
-    super(`Message '${method}' is ${bytes} bytes, over the ${limit}-byte limit; it was not sent.`);
+    super(`'${method}' is ${bytes} bytes (limit ${limit}); not sent.`);
     this.name = "MessageTooLargeError";
     this.method = method;
     this.bytes = bytes;

@@ -2,8 +2,9 @@
 // a migration or a dropped connection costs the app no messages and no server-side state.
 //
 // The class orchestrates; outbound calls live in the Outbox (buffer, in flight, re-sends, time
-// limits), timers in a TimerSet. Every async flow (start, drain, reconnect loop, resume) owns a token from `flow` and
-// re-checks it after each await: any transition that supersedes it bumps `flow`.
+// limits), timers in a TimerSet. Every async flow (start, drain, reconnect loop, resume) gets the
+// AbortSignal of its own flow: whatever supersedes it (stop, a drop, a later exit) starts a new flow,
+// which aborts the old one's signal; the flow checks `signal.aborted` where it resumes after an await.
 import mitt, { type Emitter } from "mitt";
 import type { LogLevel } from "@microsoft/signalr";
 import { GRACEFUL_QUERY_KEY, GRACEFUL_QUERY_VALUE, HELLO_METHOD, isId, parseExit, parseHello, type ExitPayload } from "../protocol/conventions";
@@ -13,38 +14,14 @@ import { DuplicateFilter } from "./duplicate-filter";
 import { assertHubLike, type HubLike } from "./hub-like";
 import { Level } from "./logger";
 import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } from "./options";
+import { drain, drainBudget, type ExitContext, type ExitHandler } from "./drain";
 import { Outbox } from "./outbox";
+import { reconnectLoop } from "./reconnect-loop";
+import { runResumeHandlers, type ResumeContext, type ResumeHandler } from "./resume";
 import type { ConnectionState } from "./state";
+import { next, type TransitionEvent } from "./transitions";
 import { TimerSet, type Timer } from "./timer-set";
 
-/** What onExit handlers get: the exit's details and the time they have. */
-export interface ExitContext {
-  serverId?: string;
-  timeoutMs?: number;
-  mode?: string;
-  /** Milliseconds the whole drain (handlers + in-flight calls) may take. */
-  budgetMs: number;
-  /** Aborted when the budget runs out, the connection drops or stop() is called. */
-  signal: AbortSignal;
-}
-
-/**
- * What onResume handlers get. `invoke`/`send` go straight to the new connection, bypassing the buffer,
- * with the same rules as app calls (time limit, size check, delivery ids, re-send after a migration);
- * if that connection is lost they reject with InvocationInterruptedError (the next resume runs anew).
- */
-export interface ResumeContext {
-  reason: ResumeReason;
-  connectionId?: string;
-  /** The app server, once its hello arrived (often a moment after the resume starts). */
-  readonly serverId?: string;
-  previousConnectionId?: string;
-  invoke<T = unknown>(methodName: string, ...args: unknown[]): Promise<T>;
-  send(methodName: string, ...args: unknown[]): Promise<void>;
-}
-
-export type ExitHandler = (ctx: ExitContext) => unknown;
-export type ResumeHandler = (ctx: ResumeContext) => unknown;
 export type HubMethodHandler = (...args: any[]) => unknown;
 
 /** `send`/`invoke` with their own time limit: `conn.withTimeout(5_000).invoke("Slow")`. */
@@ -84,8 +61,8 @@ export class GracefulConnection {
   /** Servers we left after their exit: a late re-broadcast from them is not for us. */
   private readonly leftServers: string[] = [];
   private lastConnectionId: string | undefined;
-  /** Ownership token of the running async flow. */
-  private flow = 0;
+  /** The running async flow; newFlow() aborts it. */
+  private flow = new AbortController();
   /** Generation of the underlying connection, bumped each time it comes up. */
   private gen = 0;
   /** The hub is connected and ours (false from the moment it closes or we close it). */
@@ -107,7 +84,6 @@ export class GracefulConnection {
   private readonly knownStops = new WeakSet<object>();
   private deferredExit: ExitPayload | undefined;
   private deferredMigration = false;
-  private exitAbort: AbortController | undefined;
   private startWaiter: { resolve(): void; reject(e: Error): void } | undefined;
   private stopPromise: Promise<void> | undefined;
   private reportingError = false;
@@ -134,7 +110,7 @@ export class GracefulConnection {
     this.dedup = overlap && new DuplicateFilter(overlap.messageKey, overlap.windowMs, overlap.maxKeys);
     this.attach(hub);
     if ((hub as unknown as { _reconnectPolicy?: unknown })._reconnectPolicy) {
-      this.log(Level.Information, "HubConnection uses withAutomaticReconnect(): its own loop handles drops; GracefulConnection buffers around it and takes over if it gives up.");
+      this.log(Level.Information, "withAutomaticReconnect(): its loop handles drops; ours takes over if it gives up.");
     }
   }
 
@@ -155,14 +131,14 @@ export class GracefulConnection {
   /** Starts the connection. Resolves once connected and resumed (onResume ran, buffer flushed). */
   start(): Promise<void> {
     if (this._state !== "Disconnected") {
-      return Promise.reject(new InvalidStateError(`start() called while ${this._state}; it is only valid when Disconnected.`, this._state));
+      return Promise.reject(new InvalidStateError(`start() while ${this._state}.`, this._state));
     }
     this.everStarted = true;
-    const token = ++this.flow;
+    const signal = this.newFlow();
     this.unusableSince = Date.now();
     const ready = new Promise<void>((resolve, reject) => { this.startWaiter = { resolve, reject }; });
-    this.setState("Connecting");
-    if (token === this.flow) void this.connectFirst(token);
+    this.go("start");
+    if (!signal.aborted) void this.connectFirst(signal);
     return ready;
   }
 
@@ -298,30 +274,30 @@ export class GracefulConnection {
 
   // ---- lifecycle flows ------------------------------------------------------------------
 
-  private async connectFirst(token: number): Promise<void> {
+  private async connectFirst(signal: AbortSignal): Promise<void> {
     try {
       await this.hub.start();
     } catch (e) {
-      if (token !== this.flow) return;
+      if (signal.aborted) return;
       const error = toError(e);
       if (this.opts.retryInitialStart) {
-        this.log(Level.Warning, `start failed (${describe(error)}); retrying by the reconnect policy (retryInitialStart).`);
-        await this.reconnectLoop(token, "start", error, undefined);
+        this.log(Level.Warning, `start failed (${describe(error)}); retrying (retryInitialStart).`);
+        await this.reconnectLoop(signal, "start", error, undefined);
         return;
       }
       this.log(Level.Warning, `start failed: ${describe(error)}`);
       this.finish("startFailed", error);
       return;
     }
-    if (token !== this.flow) return;
+    if (signal.aborted) return;
     this.connectionUp();
-    await this.resume(token, "start", undefined);
+    await this.resume(signal, "start", undefined);
   }
 
   private async stopInternal(): Promise<void> {
     this.supersede();
     this.lastStop = "stop";
-    this.setState("Disconnecting");
+    this.go("stop");
     const error = new ConnectionStoppedError("stop");
     this.rejectEverything(error);
     const other = this.incoming ?? this.retiring; // mid-handoff: the second connection goes too
@@ -335,7 +311,7 @@ export class GracefulConnection {
       }
     }));
     if (other) this.detach(other);
-    this.setState("Disconnected");
+    this.go("stopped");
     this.emit("closed", { reason: "stop" });
   }
 
@@ -347,14 +323,21 @@ export class GracefulConnection {
     const waiter = this.startWaiter;
     this.startWaiter = undefined;
     this.rejectEverything(stopped);
-    this.setState("Disconnected");
+    this.go("failed");
     this.emit("closed", error ? { reason, error } : { reason });
     waiter?.reject(reason === "startFailed" && error ? error : stopped);
   }
 
+  /** Starts a new flow, aborting the one running: its awaits find their signal aborted. */
+  private newFlow(): AbortSignal {
+    this.flow.abort();
+    this.flow = new AbortController();
+    return this.flow.signal;
+  }
+
   /** Ends every running flow and timer; the caller decides what comes next. */
   private supersede(): void {
-    ++this.flow;
+    this.newFlow();
     this.timers.cancelAll();
     this.hubLoop = false;
     this.forgetConnection();
@@ -366,8 +349,6 @@ export class GracefulConnection {
     this.resuming = false;
     this.deferredExit = undefined;
     this.deferredMigration = false;
-    this.exitAbort?.abort();
-    this.exitAbort = undefined;
     this.migrationWait?.clear();
     this.migrationWait = undefined;
     this.lastMigration = undefined;
@@ -396,64 +377,43 @@ export class GracefulConnection {
     this.outbox.interrupted(this.gen, reason);
   }
 
-  private async reconnectLoop(token: number, reason: ReconnectReason, error: Error | undefined, previousConnectionId: string | undefined): Promise<void> {
-    const startedAt = Date.now();
-    for (let retries = 0; ; retries++) {
-      const delay = this.nextDelay(retries, Date.now() - startedAt, error ?? new Error(`Reconnecting (${reason}).`));
-      if (token !== this.flow) return;
-      if (delay === null) {
-        this.log(Level.Warning, `The reconnect policy gave up after ${retries} failed attempt(s).`);
-        this.finish(reason === "start" ? "startFailed" : "retriesExhausted", error);
-        return;
-      }
-      this.setState(reason === "start" ? "Connecting" : "Reconnecting");
-      this.emit("reconnecting", error ? { reason, attempt: retries + 1, delayMs: delay, error, source: "graceful" } : { reason, attempt: retries + 1, delayMs: delay, source: "graceful" });
-      if (token !== this.flow) return;
-      if (delay > 0) {
-        const t = (this.retryDelay = this.timers.timer(delay));
+  /** Reconnects by the policy (reconnect-loop.ts), then resumes; gives up into Disconnected. */
+  private async reconnectLoop(signal: AbortSignal, reason: ReconnectReason, error: Error | undefined, previousConnectionId: string | undefined): Promise<void> {
+    const outcome = await reconnectLoop({
+      policy: this.opts.reconnectPolicy,
+      onAttempt: (attempt, delayMs, e) => {
+        this.go("retry");
+        this.emit("reconnecting", e ? { reason, attempt, delayMs, error: e, source: "graceful" } : { reason, attempt, delayMs, source: "graceful" });
+      },
+      onFailure: (attempt, e) => this.log(Level.Information, `Reconnect attempt ${attempt} failed: ${describe(e)}`),
+      onPolicyError: (e) => this.report("reconnectPolicy", e, "reconnectPolicy.nextRetryDelayInMilliseconds"),
+      wait: async (ms) => {
+        const t = (this.retryDelay = this.timers.timer(ms));
         const waited = await t.fired;
         if (this.retryDelay === t) this.retryDelay = undefined;
-        if (!waited) return;
-      }
-      if (token !== this.flow) return;
-      try {
+        return waited;
+      },
+      connect: () => {
         markGraceful(this.hub);
-        await this.hub.start();
-      } catch (e) {
-        if (token !== this.flow) return;
-        error = toError(e);
-        this.log(Level.Information, `Reconnect attempt ${retries + 1} failed: ${describe(error)}`);
-        continue;
-      }
-      if (token !== this.flow) return;
-      this.connectionUp();
-      this.emit("reconnected", { reason, connectionId: this.connectionId, attempt: retries + 1, source: "graceful" });
-      if (token !== this.flow) return;
-      await this.resume(token, reason, previousConnectionId);
+        return this.hub.start();
+      },
+    }, signal, error, `Reconnecting (${reason}).`);
+    if (!outcome) return;
+    if (!outcome.connected) {
+      this.log(Level.Warning, `reconnectPolicy gave up after ${outcome.retries} attempt(s).`);
+      this.finish(reason === "start" ? "startFailed" : "retriesExhausted", outcome.error);
       return;
     }
-  }
-
-  private nextDelay(previousRetryCount: number, elapsedMilliseconds: number, retryReason: Error): number | null {
-    let delay: unknown;
-    try {
-      delay = this.opts.reconnectPolicy.nextRetryDelayInMilliseconds({ previousRetryCount, elapsedMilliseconds, retryReason });
-    } catch (e) {
-      this.report("reconnectPolicy", e, "reconnectPolicy.nextRetryDelayInMilliseconds");
-      return null;
-    }
-    if (delay === null) return null;
-    if (typeof delay !== "number" || !(delay >= 0)) {
-      this.report("reconnectPolicy", new RangeError(`reconnectPolicy returned ${String(delay)}`), "reconnectPolicy.nextRetryDelayInMilliseconds");
-      return null;
-    }
-    return delay;
+    this.connectionUp();
+    this.emit("reconnected", { reason, connectionId: this.connectionId, attempt: outcome.attempt, source: "graceful" });
+    if (signal.aborted) return;
+    await this.resume(signal, reason, previousConnectionId);
   }
 
   /** onResume handlers (capped by resumeTimeoutMs), then the buffer in order, then Connected + `resumed`. */
-  private async resume(token: number, reason: ResumeReason, previousConnectionId: string | undefined, handoff = false): Promise<void> {
+  private async resume(signal: AbortSignal, reason: ResumeReason, previousConnectionId: string | undefined, handoff = false): Promise<void> {
     const gen = this.gen;
-    const alive = () => token === this.flow && gen === this.gen && this.hubUp;
+    const alive = () => !signal.aborted && gen === this.gen && this.hubUp;
     this.resuming = true;
     const connectionId = this.connectionId;
     const on = { hub: this.hub, gen };
@@ -467,27 +427,15 @@ export class GracefulConnection {
       invoke: <T>(m: string, ...a: unknown[]) => this.call(m, a, false, this.opts.callTimeoutMs, on) as Promise<T>,
       send: (m: string, ...a: unknown[]) => this.call(m, a, true, this.opts.callTimeoutMs, on) as Promise<void>,
     };
-    const handlers = [...this.resumeHandlers];
-    if (handlers.length > 0) {
-      const work = (async () => {
-        for (const h of handlers) {
-          if (!alive()) return;
-          try { await h(ctx); } catch (e) { this.report("onResume", e, "An onResume handler"); }
-        }
-      })();
-      const t = this.timers.timer(this.opts.resumeTimeoutMs);
-      const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
-      t.clear();
-      if (!finished && alive()) {
-        this.log(Level.Warning, `onResume handlers did not finish within resumeTimeoutMs (${this.opts.resumeTimeoutMs} ms); flushing the buffer anyway. ` +
-          "A handler that awaits conn.invoke()/conn.send() waits for this very resume: use ctx.invoke()/ctx.send() inside onResume.");
-      }
+    const finished = await runResumeHandlers([...this.resumeHandlers], ctx, this.opts.resumeTimeoutMs, (ms) => this.timers.timer(ms), alive, (e) => this.report("onResume", e, "An onResume handler"));
+    if (!finished && alive()) {
+      this.log(Level.Warning, `onResume took over resumeTimeoutMs (${this.opts.resumeTimeoutMs} ms); flushing anyway. Inside onResume use ctx.invoke/ctx.send, not conn.*.`);
     }
     if (!alive()) return;
     const flushed = this.outbox.open();
     if (!alive()) return; // the connection died under the flush: what it held waits for the next resume
     this.resuming = false;
-    this.setState("Connected");
+    this.go("resumed");
     if (!alive()) return;
     this.emit("resumed", handoff
       ? { reason, connectionId, serverId: this._serverId, flushed, gapMs: 0, handoff: true }
@@ -511,7 +459,7 @@ export class GracefulConnection {
   private readonly onExitMessage = (...args: unknown[]): void => {
     const raw = args[0];
     if (raw && typeof raw === "object" && "serverId" in raw && !isId((raw as { serverId: unknown }).serverId)) {
-      this.log(Level.Warning, `Exit refused: its serverId is not an id of at most 128 characters: ${preview(raw)}`);
+      this.log(Level.Warning, `Exit refused: bad serverId: ${preview(raw)}`);
       return;
     }
     const parsed = parseExit(raw);
@@ -524,7 +472,7 @@ export class GracefulConnection {
   private considerExit(p: ExitPayload): void {
     const ours = this._serverId;
     const ignore = (reason: GracefulEvents["exitIgnored"]["reason"]) => {
-      this.log(Level.Information, `Exit ignored (${reason}): from ${p.serverId ?? "unknown server"}, we are on ${ours ?? "unknown server"}.`);
+      this.log(Level.Information, `Exit ignored (${reason}): from ${p.serverId}, on ${ours}.`);
       this.emit("exitIgnored", { serverId: p.serverId, currentServerId: ours, reason });
     };
     if (p.serverId !== undefined && p.serverId !== ours) {
@@ -559,44 +507,38 @@ export class GracefulConnection {
       if (this.migrationWait !== t) return;
       this.migrationWait = undefined;
       if (!fired || this._state !== "Connected" || !this.hubUp) return;
-      this.log(Level.Warning, `No migration within ${wait} ms of a MigrateClients exit; draining instead.`);
+      this.log(Level.Warning, `No migration ${wait} ms after a MigrateClients exit; draining.`);
       if (this.resuming) this.deferredExit = { ...p, mode: "WaitForClientsClose" };
       else void this.drain(p, true);
     });
   }
 
   private async drain(p: ExitPayload, announced = false): Promise<void> {
-    const token = ++this.flow;
-    const budget = Math.max(0, Math.min(this.opts.drainTimeoutMs, p.timeoutMs === undefined ? Infinity : p.timeoutMs - Math.min(500, p.timeoutMs * 0.1)));
-    const abort = new AbortController();
-    this.exitAbort = abort;
-    this.setState("Draining");
+    const signal = this.newFlow();
+    const budget = drainBudget(this.opts.drainTimeoutMs, p.timeoutMs);
+    this.go("exit");
     if (!announced) this.emit("exit", { ...p });
     this.emit("draining", { deadlineMs: budget });
-    if (token !== this.flow) return;
-    const ctx: ExitContext = { ...p, budgetMs: budget, signal: abort.signal };
-    const handlers = [...this.exitHandlers];
-    const work = (async () => {
-      for (const h of handlers) {
-        if (token !== this.flow) return;
-        try { await h(ctx); } catch (e) { this.report("onExit", e, "An onExit handler"); }
-      }
-      if (token === this.flow) await this.outbox.whenIdle(); // the old server is still serving them
-    })();
-    const t = this.timers.timer(budget);
-    const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
-    t.clear();
-    if (token !== this.flow) return;
-    if (!finished) this.log(Level.Warning, `Drain budget of ${budget} ms ran out (onExit handlers or in-flight invocations); closing the old connection anyway.`);
+    if (signal.aborted) return;
+    const finished = await drain({
+      handlers: [...this.exitHandlers],
+      payload: p,
+      budgetMs: budget,
+      whenIdle: () => this.outbox.whenIdle(), // the old server is still serving them
+      timer: (ms) => this.timers.timer(ms),
+      onHandlerError: (e) => this.report("onExit", e, "An onExit handler"),
+    }, signal);
+    if (finished === undefined) return;
+    if (!finished) this.log(Level.Warning, `Drain budget (${budget} ms) ran out; closing the old connection.`);
     const previousConnectionId = this.lastConnectionId;
     if (this._serverId !== undefined) {
       this.leftServers.push(this._serverId);
       if (this.leftServers.length > 16) this.leftServers.shift();
     }
     this.connectionDown("exit");
-    this.setState("Reconnecting");
+    this.go("drained");
     if (this.opts.overlap) {
-      await this.handOver(token, previousConnectionId);
+      await this.handOver(signal, previousConnectionId);
       return;
     }
     try {
@@ -604,8 +546,8 @@ export class GracefulConnection {
     } catch (e) {
       this.log(Level.Warning, `Stopping the old connection failed: ${describe(e)}`);
     }
-    if (token !== this.flow) return;
-    await this.reconnectLoop(token, "exit", undefined, previousConnectionId);
+    if (signal.aborted) return;
+    await this.reconnectLoop(signal, "exit", undefined, previousConnectionId);
   }
 
   /**
@@ -615,17 +557,17 @@ export class GracefulConnection {
    * buffered (as without the option) and go to the new connection. If the new connection cannot be
    * built or started: today's path (stop the old one, reconnect it by the policy).
    */
-  private async handOver(token: number, previousConnectionId: string | undefined): Promise<void> {
+  private async handOver(signal: AbortSignal, previousConnectionId: string | undefined): Promise<void> {
     const overlap = this.opts.overlap!;
     const old = this.hub;
     this.dedup!.open();
     this.emit("reconnecting", { reason: "exit", attempt: 1, delayMs: 0, source: "graceful", handoff: true });
-    if (token !== this.flow) return;
+    if (signal.aborted) return;
     let next: HubLike | undefined;
     try {
       const created: unknown = overlap.createConnection();
       assertHubLike(created);
-      if (created === old) throw new TypeError("overlap.createConnection returned the current connection; it must build a new one.");
+      if (created === old) throw new TypeError("overlap.createConnection must build a new connection.");
       next = created;
       this.incoming = next;
       markGraceful(next);
@@ -636,27 +578,27 @@ export class GracefulConnection {
         this.detach(next);
         if (this.incoming === next) this.incoming = undefined;
       }
-      if (token !== this.flow) return; // stop() stopped it
+      if (signal.aborted) return; // stop() stopped it
       this.dedup!.reset();
       const error = toError(e);
-      this.log(Level.Warning, `Handoff: the new connection did not start (${describe(error)}); closing the old one and reconnecting it.`);
+      this.log(Level.Warning, `Handoff failed (${describe(error)}); reconnecting.`);
       try {
         await this.stopHub(old);
       } catch (e2) {
         this.log(Level.Warning, `Stopping the old connection failed: ${describe(e2)}`);
       }
-      if (token !== this.flow) return;
-      await this.reconnectLoop(token, "exit", error, previousConnectionId);
+      if (signal.aborted) return;
+      await this.reconnectLoop(signal, "exit", error, previousConnectionId);
       return;
     }
-    if (token !== this.flow) return; // stop() stops both
+    if (signal.aborted) return; // stop() stops both
     // The switch: from here app calls, invocations and close callbacks concern the new connection.
     this.incoming = undefined;
     this.retiring = old;
     this.hub = next;
     this.connectionUp();
     this.emit("reconnected", { reason: "exit", connectionId: this.connectionId, attempt: 1, source: "graceful", handoff: true });
-    if (token === this.flow) await this.resume(token, "exit", previousConnectionId, true);
+    if (!signal.aborted) await this.resume(signal, "exit", previousConnectionId, true);
     // Resumed, superseded by a drop of the new connection, or a later exit: the old one goes either way
     // (unless stop() already took it).
     if (this.retiring !== old) return;
@@ -689,7 +631,7 @@ export class GracefulConnection {
     if (hello.migratedFrom === undefined) return;
     const move = `${hello.migratedFrom}>${hello.serverId}`;
     if (move === this.lastMigration) {
-      this.log(Level.Information, `Repeated migration notice ${hello.migratedFrom} → ${hello.serverId} ignored.`);
+      this.log(Level.Information, `Repeated migration notice ignored.`);
       return;
     }
     this.lastMigration = move;
@@ -706,9 +648,9 @@ export class GracefulConnection {
   };
 
   private startMigrationResume(): void {
-    const token = ++this.flow;
+    const signal = this.newFlow();
     this.unusableSince = Date.now();
-    void this.resume(token, "migrated", this.connectionId);
+    void this.resume(signal, "migrated", this.connectionId);
   }
 
   // ---- the HubConnection's callbacks ----------------------------------------------------
@@ -718,42 +660,42 @@ export class GracefulConnection {
       // withAutomaticReconnect gave up: our policy takes over (never two loops at once).
       this.hubLoop = false;
       if (this._state !== "Reconnecting") return;
-      this.log(Level.Warning, "The HubConnection's own reconnect loop gave up; GracefulConnection's reconnectPolicy takes over.");
-      const token = ++this.flow;
-      void this.reconnectLoop(token, "dropped", error ?? new Error("withAutomaticReconnect gave up."), this.lastConnectionId);
+      this.log(Level.Warning, "withAutomaticReconnect gave up; reconnectPolicy takes over.");
+      const signal = this.newFlow();
+      void this.reconnectLoop(signal, "dropped", error ?? new Error("withAutomaticReconnect gave up."), this.lastConnectionId);
       return;
     }
     if (!this.hubUp) return; // our own stop, or already handled
     const err = error ?? new Error("The connection was closed without an error.");
     if (refused) {
-      this.log(Level.Warning, `The server closed the connection and disallowed reconnecting: ${describe(err)}`);
+      this.log(Level.Warning, `Server closed, no reconnect: ${describe(err)}`);
       this.finish("serverClosed", err);
       return;
     }
     this.log(Level.Warning, `Connection lost: ${describe(err)}`);
     this.connectionDown("dropped");
-    const token = ++this.flow;
-    this.setState("Reconnecting");
-    if (token === this.flow) void this.reconnectLoop(token, "dropped", err, this.lastConnectionId);
+    const signal = this.newFlow();
+    this.go("dropped");
+    if (!signal.aborted) void this.reconnectLoop(signal, "dropped", err, this.lastConnectionId);
   }
 
   private onHubReconnecting(error: Error | undefined): void {
     if (!this.hubUp) return;
-    this.log(Level.Warning, `Connection lost, the HubConnection's own loop reconnects: ${describe(error)}`);
+    this.log(Level.Warning, `Connection lost (the hub's loop reconnects): ${describe(error)}`);
     this.connectionDown("dropped");
     this.hubLoop = true;
-    ++this.flow;
-    this.setState("Reconnecting");
+    this.newFlow();
+    this.go("dropped");
     this.emit("reconnecting", error ? { reason: "dropped", error, source: "hub" } : { reason: "dropped", source: "hub" });
   }
 
   private onHubReconnected(connectionId: string | undefined): void {
     if (!this.hubLoop) return;
     const previous = this.lastConnectionId;
-    const token = ++this.flow;
+    const signal = this.newFlow();
     this.connectionUp();
     this.emit("reconnected", { reason: "dropped", connectionId: connectionId ?? this.connectionId, source: "hub" });
-    if (token === this.flow) void this.resume(token, "dropped", previous);
+    if (!signal.aborted) void this.resume(signal, "dropped", previous);
   }
 
   // ---- outbound -------------------------------------------------------------------------
@@ -761,7 +703,8 @@ export class GracefulConnection {
   private call(methodName: string, args: unknown[], send: boolean, timeoutMs: number, ctx?: { hub: HubLike; gen: number }): Promise<unknown> {
     const refused = this.refusal(methodName);
     if (refused) return Promise.reject(refused);
-    return this.outbox.add(methodName, args, send, send || this.opts.retryableMethods.has(methodName.toLowerCase()), timeoutMs, ctx);
+    const retryable = send || (this.opts.retryableMethods.size > 0 && this.opts.retryableMethods.has(methodName.toLowerCase()));
+    return this.outbox.add(methodName, args, send, retryable, timeoutMs, ctx);
   }
 
   private refusal(methodName: unknown): Error | undefined {
@@ -804,9 +747,17 @@ export class GracefulConnection {
     };
   }
 
-  /** The single state funnel: emits only on a real change. */
-  private setState(to: ConnectionState): void {
+  /**
+   * The single state funnel: every change is an event of the table in transitions.ts; one the table
+   * does not allow is refused and logged (a bug, never a silent jump). Emits only on a real change.
+   */
+  private go(event: TransitionEvent): void {
     const from = this._state;
+    const to = next(from, event);
+    if (to === undefined) {
+      this.log(Level.Error, `Transition '${event}' refused in state ${from}.`);
+      return;
+    }
     if (from === to) return;
     this._state = to;
     this.log(Level.Debug, `State ${from} → ${to}.`);

@@ -119,7 +119,7 @@ export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptio
   if (o.random !== undefined && typeof o.random !== "function") throw new TypeError("random must be a function returning [0, 1).");
   const policy = o.reconnectPolicy !== undefined ? o.reconnectPolicy : defaultRetryPolicy(o.random ? { random: o.random } : {});
   if (typeof policy !== "object" || policy === null || typeof policy.nextRetryDelayInMilliseconds !== "function") {
-    throw new TypeError("reconnectPolicy must have a nextRetryDelayInMilliseconds(retryContext) method.");
+    throw new TypeError("reconnectPolicy needs nextRetryDelayInMilliseconds().");
   }
 
   const logger = o.logger ?? consoleWarnLogger;
@@ -151,9 +151,9 @@ export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptio
 
 function resolveOverlap(o: OverlapOptions | undefined): ResolvedOverlap | undefined {
   if (o === undefined) return undefined;
-  if (typeof o !== "object" || o === null) throw new TypeError("overlap must be an object { createConnection, messageKey, windowMs? }.");
-  if (typeof o.createConnection !== "function") throw new TypeError("overlap.createConnection must be a function returning a new HubConnection.");
-  if (typeof o.messageKey !== "function") throw new TypeError("overlap.messageKey must be a function (method, args) => string | undefined.");
+  if (typeof o !== "object" || o === null) throw new TypeError("overlap must be an object.");
+  if (typeof o.createConnection !== "function") throw new TypeError("overlap.createConnection must be a function.");
+  if (typeof o.messageKey !== "function") throw new TypeError("overlap.messageKey must be a function.");
   const maxKeys = o.maxKeys ?? 10_000;
   if (typeof maxKeys !== "number") throw new TypeError("overlap.maxKeys must be a number.");
   if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`overlap.maxKeys must be an integer ≥ 1 (got ${maxKeys}).`);

@@ -33,8 +33,9 @@ export interface Call {
   lastReason?: InterruptReason;
   settled: boolean;
   graceTimer?: ReturnType<typeof setTimeout>;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
+  /** The caller's promise; settle it only through Outbox.done/fail (once, `settled` guards). */
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
 }
 
 export interface OutboxOptions {
@@ -87,9 +88,7 @@ export class Outbox {
     const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
     const c: Call = {
       seq: ++this.seq, method, args, send, retryable, deadline, timeoutMs, ctx: ctx?.hub,
-      n: 0, attempts: 0, interruptions: 0, gen: -1, barrier: false, settled: false,
-      resolve(v) { if (!c.settled) { c.settled = true; resolve(v); } },
-      reject(e) { if (!c.settled) { c.settled = true; reject(e); } },
+      n: 0, attempts: 0, interruptions: 0, gen: -1, barrier: false, settled: false, resolve, reject,
     };
     if (deadline < this.timerAt) this.arm(deadline);
     if (ctx) {
@@ -233,6 +232,7 @@ export class Outbox {
   private done(c: Call, value: unknown): void {
     if (c.settled) return;
     this.leave(c);
+    c.settled = true;
     c.resolve(value);
   }
 
@@ -241,6 +241,7 @@ export class Outbox {
     this.leave(c);
     const i = this.queue.indexOf(c);
     if (i >= 0) this.queue.splice(i, 1);
+    c.settled = true;
     c.reject(error);
     // Reported for sends (often not awaited) and for invokes that never reached a connection.
     if (undelivered && (c.send || c.attempts === 0)) this.o.onUndelivered(c, error);
@@ -294,6 +295,15 @@ export class Outbox {
  * against MaximumReceiveMessageSize). Counted in UTF-8 only when it could be near the limit.
  */
 export function messageBytes(method: string, args: readonly unknown[], limit: number): number {
+  // Fast path, no serialisation: numbers, booleans, null and short strings cannot reach the limit
+  // (a string's JSON is at most 6 bytes a character: \u escapes).
+  let bound = method.length * 3 + 60;
+  for (const a of args) {
+    if (typeof a === "string") bound += a.length * 6 + 3;
+    else if (typeof a === "number" || typeof a === "boolean" || a === null || a === undefined) bound += 24;
+    else { bound = Infinity; break; }
+  }
+  if (bound <= limit) return 0;
   let json: string;
   try {
     json = JSON.stringify(args) ?? "";

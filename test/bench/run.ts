@@ -75,6 +75,13 @@ if (only.includes("transitions")) {
     ["mode", "client", "sent", "lost", "lost %", "dup", "out of order", "gap p50 ms", "gap p99 ms", "gap max ms", "all back ms", "never back", "shutdown ms"],
     rows.map((r) => [r.mode, r.kind, r.sent, r.lost, r.lostPct, r.duplicated, r.outOfOrder, r.gapP50Ms, r.gapP99Ms, r.gapMaxMs, ms(r.allBackMs), r.neverBack, r.shutdownMs]),
   );
+  const gapRows = rows.filter((r) => r.exitGap);
+  if (gapRows.length)
+    table(
+      "1b. The exit gap measured directly — old connection closed → resumed on the new one (SDK events), per client",
+      ["mode", "client", "clients", "p50 ms", "p99 ms", "max ms", "stop p50", "start p50", "resume p50"],
+      gapRows.map((r) => [r.mode, r.kind, r.exitGap!.clients, r.exitGap!.p50, r.exitGap!.p99, r.exitGap!.max, r.exitGap!.stopP50, r.exitGap!.startP50, r.exitGap!.resumeP50]),
+    );
 }
 
 if (only.includes("overhead")) {

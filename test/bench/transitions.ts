@@ -14,14 +14,22 @@
 // more, so whatever it held (received, not yet recorded) is lost as a real crash loses it.
 import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { GracefulConnection } from "../../src/index.js";
-import { GracefulShutdownMode, Hub, MiniServer, MiniService } from "../../src/testing/index.js";
+import { DeliveryLedger, GracefulShutdownMode, Hub, MiniServer, MiniService } from "../../src/testing/index.js";
 import { MiniLoadBalancer } from "../../src/testing/index.js";
 import { percentile, pool, sleep, until } from "./util.js";
 
-export type Kind = "graceful" | "plain" | "sample";
+export type Kind = "graceful" | "overlap" | "plain" | "sample";
 /** A graceful-shutdown mode, or an abrupt kill. */
 export type TransitionMode = GracefulShutdownMode | "Kill";
-export const KINDS: Kind[] = ["graceful", "plain", "sample"];
+export const KINDS: Kind[] = ["graceful", "overlap", "plain", "sample"];
+
+/**
+ * The exit gap measured directly, per graceful client: from the old connection closing (Draining →
+ * Reconnecting) to resumed on the new one, split into stop (old connection closed), start
+ * (negotiate, connect, handshake) and resume (onResume + flush).
+ */
+export interface ExitGap { totalMs: number; stopMs: number; startMs: number; resumeMs: number }
+const exitGaps: ExitGap[] = [];
 
 interface Arrival {
   seq: number;
@@ -53,8 +61,22 @@ function makeClient(kind: Kind, name: string, url: string): BenchClient {
     if (auto) b = b.withAutomaticReconnect([0, 1000, 2000, 5000]);
     return b.build();
   };
-  if (kind === "graceful") {
-    const conn = new GracefulConnection(build(false), { logger: silent });
+  if (kind === "graceful" || kind === "overlap") {
+    const conn = new GracefulConnection(build(false), {
+      logger: silent,
+      ...(kind === "overlap" ? { overlap: { createConnection: () => build(false), messageKey: () => undefined } } : {}),
+    });
+    let t: { down: number; stopped?: number; up?: number } | undefined;
+    conn.events.on("state", ({ from, to }) => { if (from === "Draining" && to === "Reconnecting") t = { down: performance.now() }; });
+    conn.events.on("reconnecting", (e) => { if (t && e.reason === "exit" && t.stopped === undefined) t.stopped = performance.now(); });
+    conn.events.on("reconnected", (e) => { if (t && e.reason === "exit") t.up = performance.now(); });
+    conn.events.on("resumed", (e) => {
+      if (!t || e.reason !== "exit") return;
+      const now = performance.now();
+      // With overlap the old connection stays up until the new one resumed: no gap at all.
+      exitGaps.push(e.handoff ? { totalMs: 0, stopMs: 0, startMs: 0, resumeMs: 0 } : { totalMs: now - t.down, stopMs: (t.stopped ?? now) - t.down, startMs: (t.up ?? now) - (t.stopped ?? now), resumeMs: now - (t.up ?? now) });
+      t = undefined;
+    });
     return { name, start: () => conn.start(), send: (seq) => conn.send("Record", name, seq), stop: () => conn.stop() };
   }
   const hub = build(kind === "plain");
@@ -113,18 +135,22 @@ export interface TransitionResult {
   neverBack: number;
   shutdownMs: number;
   dropped: number;
+  /** Graceful clients: the exit gap measured directly (see ExitGap), p50/p99 over the clients, ms. */
+  exitGap?: { clients: number; p50: number; p99: number; max: number; stopP50: number; startP50: number; resumeP50: number };
 }
 
 export async function transition(kind: Kind, mode: TransitionMode, o: TransitionOptions): Promise<TransitionResult> {
   arrivals.clear();
+  exitGaps.length = 0;
   const service = await MiniService.start({ clientTimeoutMs: 600_000 });
   const servers: MiniServer[] = [];
-  const a = await MiniServer.start({ service, id: "server-a", hubs: { bench: Bench } });
+  const deliveries = new DeliveryLedger();
+  const a = await MiniServer.start({ service, id: "server-a", hubs: { bench: Bench }, deliveries });
   servers.push(a);
   const door = await MiniLoadBalancer.start({ servers: () => servers });
   const clients = Array.from({ length: o.clients }, (_, i) => makeClient(kind, `c${i}`, door.url("bench")));
   await pool(clients, 10, (c) => c.start());
-  servers.push(await MiniServer.start({ service, id: "server-b", hubs: { bench: Bench } }));
+  servers.push(await MiniServer.start({ service, id: "server-b", hubs: { bench: Bench }, deliveries }));
 
   const sent = new Map<string, number>();
   const timers: NodeJS.Timeout[] = [];
@@ -198,7 +224,12 @@ export async function transition(kind: Kind, mode: TransitionMode, o: Transition
   await door.stop();
 
   const neverBack = clients.length - backAt.length;
+  const col = (k: keyof ExitGap) => exitGaps.map((g) => g[k]);
+  const exitGap = exitGaps.length
+    ? { clients: exitGaps.length, p50: percentile(col("totalMs"), 50), p99: percentile(col("totalMs"), 99), max: Math.max(...col("totalMs")), stopP50: percentile(col("stopMs"), 50), startP50: percentile(col("startMs"), 50), resumeP50: percentile(col("resumeMs"), 50) }
+    : undefined;
   return {
+    ...(exitGap ? { exitGap } : {}),
     mode: mode === "Kill" ? "Kill" : GracefulShutdownMode[mode],
     kind,
     clients: clients.length,

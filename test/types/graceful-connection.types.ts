@@ -46,3 +46,18 @@ const echoed: Promise<number> = conn.invoke<number>("Echo", 1);
 void echoed;
 const payload: GracefulEvents["exit"] = { serverId: "a", timeoutMs: 1 };
 void payload;
+
+// Delivery options, per-call time limits, retryNow, the closed reason for a server Close.
+new GracefulConnection(new HubConnectionBuilder().withUrl("x").build(), { callTimeoutMs: Infinity, maxMessageBytes: 65_536, maxInterruptions: 2, deliveryIds: false, migrationWaitMs: 1_000 });
+const timed: Promise<string> = conn.withTimeout(5_000).invoke<string>("Slow");
+const sent: Promise<void> = conn.withTimeout(5_000).send("Chat", "hi");
+const cut: boolean = conn.retryNow();
+const counts: number = conn.inFlight + conn.buffered;
+const id: string = conn.clientId;
+void timed; void sent; void cut; void counts; void id;
+conn.events.on("closed", (e) => {
+  const r: "stop" | "startFailed" | "retriesExhausted" | "serverClosed" = e.reason;
+  void r;
+});
+// @ts-expect-error deliveryIds is a boolean
+new GracefulConnection(new HubConnectionBuilder().withUrl("x").build(), { deliveryIds: "yes" });

@@ -261,7 +261,7 @@ describe("delivery guarantee", () => {
     expect(h.warnings.map((w) => w.slice(0, 40))).toEqual([
        "Malformed graceful.hello payload ignored",
        "Malformed graceful.hello payload ignored",
-       "Exit refused: its serverId is not an id ",
+       "Exit refused: bad serverId: {\"serverId\":",
     ]);
   });
 });

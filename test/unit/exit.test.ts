@@ -134,7 +134,7 @@ describe("exit (WaitForClientsClose)", () => {
     ]);
     expect(await slow).toBeInstanceOf(InvocationInterruptedError);
     expect(await slow).toMatchObject({ retryable: true, reason: "exit", method: "Slow" });
-    expect(h.warnings.some((w) => w.includes("Drain budget of 2700 ms ran out"))).toBe(true);
+    expect(h.warnings.some((w) => w.includes("Drain budget (2700 ms) ran out"))).toBe(true);
   });
 
   it("ignores a second exit while draining, and treats malformed exit payloads as 'no details'", async () => {

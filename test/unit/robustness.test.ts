@@ -86,7 +86,7 @@ describe("throwing listeners and handlers never derail recovery", () => {
     await tick(1);
     await s;
     expect(h.conn.state).toBe("Connected");
-    expect(h.warnings.some((w) => w.includes("use ctx.invoke()/ctx.send() inside onResume"))).toBe(true);
+    expect(h.warnings.some((w) => w.includes("Inside onResume use ctx.invoke/ctx.send"))).toBe(true);
   });
 });
 
