@@ -517,6 +517,7 @@ export class GracefulConnection {
     const signal = this.newFlow();
     const budget = drainBudget(this.opts.drainTimeoutMs, p.timeoutMs);
     this.go("exit");
+    this.outbox.holdSends();
     if (!announced) this.emit("exit", { ...p });
     this.emit("draining", { deadlineMs: budget });
     if (signal.aborted) return;

@@ -60,6 +60,12 @@ export class Outbox {
   /** The live connection (undefined when there is none) and whether app calls may go to it now. */
   private hub: HubLike | undefined;
   private usable = false;
+  /**
+   * Draining: sends wait for the next connection while invokes (onExit's work) still go to the old
+   * one. A server leaving with WaitForClientsClose may drop its links as soon as its last client is
+   * gone, while a send's hub call (its broadcast) still runs there (the real Azure SDK does).
+   */
+  private sendsHeld = false;
   private gen = 0;
   private barriers = 0;
   private seq = 0;
@@ -94,7 +100,7 @@ export class Outbox {
     if (ctx) {
       if (ctx.gen !== this.gen || this.hub !== ctx.hub) return this.refuse(c, new InvocationInterruptedError(method, "dropped", 0));
       this.dispatch(c, ctx.hub, ctx.gen);
-    } else if (this.usable && this.queue.length === 0 && this.barriers === 0) this.dispatch(c, this.hub!, this.gen);
+    } else if (this.usable && this.barriers === 0 && (this.sendsHeld ? !send : this.queue.length === 0)) this.dispatch(c, this.hub!, this.gen);
     else if (this.queue.length >= this.o.limit) return this.refuse(c, new BufferFullError(method, this.o.limit));
     else this.queue.push(c);
     return promise;
@@ -105,12 +111,18 @@ export class Outbox {
     this.hub = hub;
     this.gen = gen;
     this.usable = false;
+    this.sendsHeld = false;
   }
 
   /** App calls may go to the live connection. Re-sends go first; fresh calls wait until they settle. Returns how many were handed over. */
   open(): number {
     this.usable = this.hub !== undefined;
     return this.pump();
+  }
+
+  /** A drain began: sends wait for the next connection, invokes still go to this one (until connected()). */
+  holdSends(): void {
+    this.sendsHeld = true;
   }
 
   /** App calls wait (a resume runs); those in flight stay in flight. */
@@ -156,6 +168,7 @@ export class Outbox {
     for (const c of all) this.fail(c, error);
     this.hub = undefined;
     this.usable = false;
+    this.sendsHeld = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
@@ -168,7 +181,7 @@ export class Outbox {
     let n = 0;
     while (this.usable && this.queue.length > 0) {
       const c = this.queue[0]!;
-      if (c.attempts === 0 && this.barriers > 0) break;
+      if ((c.attempts === 0 && this.barriers > 0) || (c.send && this.sendsHeld)) break;
       this.queue.shift();
       if (c.settled) continue;
       if (c.attempts > 0) this.markBarrier(c);

@@ -25,15 +25,15 @@ function answer(hub: FakeHubConnection, method: string, arg: unknown, result?: u
 }
 
 describe("delivery guarantee", () => {
-  it("1. sends accepted while Draining survive a drain budget shorter than the call ahead of them: re-sent with the same delivery ids", async () => {
+  it("1. sends in flight when an exit comes survive a drain budget shorter than the call ahead of them: re-sent with the same delivery ids", async () => {
     const h = deliverySetup({ drainTimeoutMs: 1_000 });
     const { hub, conn, log } = h;
     hub.autoComplete = () => false; // the old server is stuck behind the long call
     await started(h, "A");
     const slow = track(log, "Slow", conn.invoke("Slow"));
-    hub.deliver("exit", { serverId: "A" });
-    const s1 = track(log, "s1", conn.send("Chat", 1)); // Draining: to the old connection, no receipt yet
+    const s1 = track(log, "s1", conn.send("Chat", 1)); // Connected: to the old connection, no receipt yet
     const s2 = track(log, "s2", conn.send("Chat", 2));
+    hub.deliver("exit", { serverId: "A" });
     await tick(1_000); // budget out: the old connection is closed with Slow, s1, s2 in flight
     hub.deliver("graceful.hello", { serverId: "B" });
     hub.complete("Chat"); // the new server runs the re-sends (or skips a copy) and answers
@@ -41,13 +41,13 @@ describe("delivery guarantee", () => {
     await Promise.all([slow, s1, s2]);
     expect(logOf(h)).toEqual([
       "hub.invoke Slow",
-      "state Draining",
-      "exit A",
-      "draining 1000ms",
       "hub.send GracefulDelivery cid,1,0",
       "hub.invoke Chat 1",
       "hub.send GracefulDelivery cid,2,0",
       "hub.invoke Chat 2",
+      "state Draining",
+      "exit A",
+      "draining 1000ms",
       "state Reconnecting",
       "hub.stop",
       "Slow rejected InvocationInterruptedError exit",

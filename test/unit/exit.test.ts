@@ -46,9 +46,7 @@ describe("exit (WaitForClientsClose)", () => {
       "hub.invoke SaveDraft draft",
       "SaveDraft resolved ok",
       "onExit end",
-      "hub.invoke Chat m1", // during Draining sends go straight to the old, still-live connection
       "Echo resolved 2",
-      "send1 resolved",
       "state Reconnecting",
       "hub.stop",
       "reconnecting exit #1 in 0ms",
@@ -56,14 +54,60 @@ describe("exit (WaitForClientsClose)", () => {
       "reconnected exit c2",
       "onResume exit c2 prev=c1",
       "hub.invoke JoinRoom r1",
+      "hub.invoke Chat m1", // made while Draining: held for the new connection
       "hub.invoke Chat m2",
       "state Connected",
-      "resumed exit c2 flushed=1",
+      "resumed exit c2 flushed=2",
+      "send1 resolved",
       "send2 resolved", // its receipt: the hub ran it
       "server B",
     ]);
     expect(conn.state).toBe("Connected");
     expect(conn.serverId).toBe("B");
+  });
+
+  it("holds sends made while Draining for the next connection; onExit's invokes still go to the old one, awaited before it stops", async () => {
+    // The real Azure server SDK stops its server links once its last client is gone (WaitForClientsClose)
+    // while a send's hub call may still run there: its broadcast would fail. So no send goes to a leaving server.
+    const h = setup();
+    const { hub, conn, log } = h;
+    hub.autoComplete = (m) => m === "Chat" || m === "Save";
+    conn.onExit(async () => {
+      log.push("onExit begin");
+      const s = track(log, "send during onExit", conn.send("Chat", "from-onExit"));
+      await track(log, "Save", conn.invoke("Save", "draft")); // not queued behind the held send
+      log.push("onExit end");
+      await s; // settles on the new connection, after the drain: awaiting it here only ends the drain by budget
+    });
+    await started(h, "A");
+    hub.deliver("exit", { serverId: "A", timeoutMs: 2_000 });
+    const s1 = track(log, "send1", conn.send("Chat", "m1"));
+    await tick(1_800); // the drain budget (1800 ms) runs out while onExit awaits its held send
+    await tick();
+    hub.deliver("graceful.hello", { serverId: "B" });
+    await s1;
+    expect(log).toEqual([
+      "state Draining",
+      "exit A 2000ms",
+      "draining 1800ms",
+      "onExit begin",
+      "hub.invoke Save draft",
+      "Save resolved",
+      "onExit end",
+      "state Reconnecting",
+      "hub.stop", // nothing sent to the old server but onExit's invoke
+      "reconnecting exit #1 in 0ms",
+      "hub.start",
+      "reconnected exit c2",
+      "hub.invoke Chat from-onExit",
+      "hub.invoke Chat m1",
+      "state Connected",
+      "resumed exit c2 flushed=2",
+      "send during onExit resolved",
+      "send1 resolved",
+      "server B",
+    ]);
+    expect(h.warnings).toContain("Drain budget (1800 ms) ran out; closing the old connection.");
   });
 
   it("ignores an exit for another server, and a late one from a server it already left", async () => {
