@@ -1,5 +1,6 @@
-// Three builds: the SDK (browser + Node, ESM and CJS), the testing kit (Node only),
-// and a minified browser global build that assigns `window.signalRGraceful`.
+// The SDK (browser + Node, ESM and CJS) with its optional overlap handoff as a second entry, the
+// testing kit (Node only), and minified browser builds: globals (`window.signalRGraceful`,
+// `window.signalRGracefulOverlap`) and ESM, one file per entry point so each is sized on its own.
 import typescript from "@rollup/plugin-typescript";
 import resolve from "@rollup/plugin-node-resolve";
 import terser from "@rollup/plugin-terser";
@@ -13,7 +14,7 @@ const ts = () => typescript({ tsconfig: "./tsconfig.build.json", sourceMap: true
 
 export default [
   {
-    input: { index: "src/index.ts", testing: "src/testing/index.ts", cli: "src/cli/main.ts" },
+    input: { index: "src/index.ts", overlap: "src/overlap.ts", testing: "src/testing/index.ts", cli: "src/cli/main.ts" },
     external: (id) => external(id) || id === "mitt",
     plugins: [ts()],
     output: [
@@ -37,8 +38,15 @@ export default [
     output: { file: "dist/signalr-graceful.esm.min.js", format: "esm", plugins: [terser()], sourcemap: true },
   },
   {
-    // Type declarations for both entries, once, in ESM and CJS flavours.
-    input: { index: "src/index.ts", testing: "src/testing/index.ts" },
+    // The overlap handoff's browser global: loaded after the main one (script tags), it only adds
+    // `window.signalRGracefulOverlap`; what it shares with the main entry (a few helpers) is repeated.
+    input: "src/browser-overlap.ts",
+    plugins: [resolve({ browser: true }), ts()],
+    output: { file: "dist/signalr-graceful-overlap.min.js", format: "iife", plugins: [terser()], sourcemap: true },
+  },
+  {
+    // Type declarations for the entries, once, in ESM and CJS flavours.
+    input: { index: "src/index.ts", overlap: "src/overlap.ts", testing: "src/testing/index.ts" },
     external,
     plugins: [dts({ tsconfig: "./tsconfig.build.json" })],
     output: [

@@ -1,6 +1,8 @@
 // The demo chat page. Plain browser JavaScript on the two global builds:
-// window.signalR (@microsoft/signalr) and window.signalRGraceful (this project).
+// window.signalR (@microsoft/signalr), window.signalRGraceful (this project) and
+// window.signalRGracefulOverlap (its optional make-before-break handoff, a second script).
 const { GracefulConnection } = window.signalRGraceful;
+const { overlap } = window.signalRGracefulOverlap;
 const signalR = window.signalR;
 
 const $ = (id) => document.getElementById(id);
@@ -313,7 +315,7 @@ async function joinChat(name) {
     logger,
     // On an exit, open the new connection before closing the old one: no gap at all.
     // Messages carry ids, so a copy received on both connections is dropped once.
-    overlap: { createConnection: build, messageKey: (method, args) => (method === "message" && args[0] ? String(args[0].id) : undefined) },
+    overlap: overlap({ createConnection: build, messageKey: (method, args) => (method === "message" && args[0] ? String(args[0].id) : undefined) }),
   });
   window.demoConnection = conn; // for poking at in the console
   renderHeader();

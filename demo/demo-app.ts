@@ -48,6 +48,8 @@ const FILES: Record<string, { file: string; type: string }> = {
   "/vendor/signalr.min.js.map": { file: join(root, "node_modules/@microsoft/signalr/dist/browser/signalr.min.js.map"), type: "application/json" },
   "/dist/signalr-graceful.min.js": { file: join(root, "dist/signalr-graceful.min.js"), type: "text/javascript; charset=utf-8" },
   "/dist/signalr-graceful.min.js.map": { file: join(root, "dist/signalr-graceful.min.js.map"), type: "application/json" },
+  "/dist/signalr-graceful-overlap.min.js": { file: join(root, "dist/signalr-graceful-overlap.min.js"), type: "text/javascript; charset=utf-8" },
+  "/dist/signalr-graceful-overlap.min.js.map": { file: join(root, "dist/signalr-graceful-overlap.min.js.map"), type: "application/json" },
 };
 
 const BODY_LIMIT = 4 * 1024;
@@ -69,7 +71,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   if (!Number.isFinite(shutdownTimeoutMs) || shutdownTimeoutMs < 0) throw new RangeError("shutdownTimeoutMs must be a non-negative number.");
   const count = options.servers ?? 3;
   if (!Number.isInteger(count) || count < 1 || count > 8) throw new RangeError("servers must be an integer from 1 to 8.");
-  for (const f of ["/dist/signalr-graceful.min.js", "/vendor/signalr.min.js"]) {
+  for (const f of ["/dist/signalr-graceful.min.js", "/dist/signalr-graceful-overlap.min.js", "/vendor/signalr.min.js"]) {
     if (!existsSync(FILES[f]!.file)) throw new Error(`${FILES[f]!.file} is missing: run \`npm install\` and \`npm run build\` first.`);
   }
   const log = options.log ?? (() => {});

@@ -6,7 +6,7 @@ import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const INPUTS = ["src", "rollup.config.mjs", "tsconfig.build.json", "package.json", "package-lock.json"];
-const OUTPUTS = ["index.js", "index.cjs", "index.d.ts", "testing.js", "testing.cjs", "testing.d.ts", "signalr-graceful.min.js", "signalr-graceful.esm.min.js"].map((f) => join("dist", f));
+const OUTPUTS = ["index.js", "index.cjs", "index.d.ts", "testing.js", "testing.cjs", "testing.d.ts", "signalr-graceful.min.js", "signalr-graceful.esm.min.js", "signalr-graceful-overlap.min.js"].map((f) => join("dist", f));
 
 /** The newest mtime under a path, with the file that has it. */
 function newest(path) {

@@ -10,7 +10,7 @@ import type { LogLevel } from "@microsoft/signalr";
 import { GRACEFUL_QUERY_KEY, GRACEFUL_QUERY_VALUE, HELLO_METHOD, isId, parseExit, parseHello, type ExitPayload } from "../protocol/conventions";
 import { ConnectionStoppedError, InvalidStateError, type InterruptReason, type StopReason } from "./errors";
 import type { GracefulEvents, ReconnectReason, ResumeReason } from "./events";
-import { DuplicateFilter } from "./duplicate-filter";
+import type { Handoff, HandoffHost } from "./handoff";
 import { assertHubLike, type HubLike } from "./hub-like";
 import { Level } from "./logger";
 import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } from "./options";
@@ -42,12 +42,8 @@ export class GracefulConnection {
 
   /** The current connection: the one app calls go to. Replaced only by an `overlap` handoff. */
   private hub: HubLike;
-  /** During an overlap handoff: the new connection while it starts (before it becomes `hub`)… */
-  private incoming: HubLike | undefined;
-  /** …and the old one while it is being stopped (after). Its close is never taken as a drop. */
-  private retiring: HubLike | undefined;
-  /** Drops the second copy of inbound calls while two connections overlap (only with `overlap`). */
-  private readonly dedup: DuplicateFilter | undefined;
+  /** The `overlap` option's make-before-break handoff (its own entry point), if the app passed one. */
+  private readonly handoff: Handoff | undefined;
   private readonly opts: ResolvedOptions;
   private readonly outbox: Outbox;
   private readonly timers = new TimerSet();
@@ -105,9 +101,7 @@ export class GracefulConnection {
         this.emit("undelivered", { method: c.method, kind: c.send ? "send" : "invoke", error });
       },
     });
-    markGraceful(hub);
-    const overlap = this.opts.overlap;
-    this.dedup = overlap && new DuplicateFilter(overlap.messageKey, overlap.windowMs, overlap.maxKeys);
+    this.handoff = this.opts.overlap?.(this.handoffHost());
     this.attach(hub);
     if ((hub as unknown as { _reconnectPolicy?: unknown })._reconnectPolicy) {
       this.log(Level.Information, "withAutomaticReconnect(): its loop handles drops; ours takes over if it gives up.");
@@ -195,7 +189,7 @@ export class GracefulConnection {
     if (!handlers) this.userHandlers.set(key, (handlers = new Map()));
     if (handlers.has(handler)) return;
     const wrapped: HubMethodHandler = (...args) => {
-      if (this.dedup?.drops(methodName, args, wrapped, this.onDuplicate, this.onKeyError)) return undefined;
+      if (this.handoff?.drops(methodName, args, wrapped)) return undefined;
       try {
         return handler(...args);
       } catch (e) {
@@ -239,7 +233,7 @@ export class GracefulConnection {
    */
   private attach(hub: HubLike): void {
     markGraceful(hub);
-    const accepted = () => hub === this.hub || hub === this.incoming;
+    const accepted = () => hub === this.hub || hub === this.handoff?.incoming;
     const hello = (...args: unknown[]) => { if (accepted()) this.onHelloMessage(...args); };
     const exit = (...args: unknown[]) => { if (accepted()) this.onExitMessage(...args); };
     hub.on(HELLO_METHOD, hello);
@@ -263,14 +257,28 @@ export class GracefulConnection {
 
   /** Every connection app handlers must be on: the current one, plus the other one during a handoff. */
   private liveHubs(): HubLike[] {
-    const hubs = [this.hub];
-    if (this.incoming) hubs.push(this.incoming);
-    if (this.retiring) hubs.push(this.retiring);
-    return hubs;
+    return this.handoff ? [this.hub, ...this.handoff.others()] : [this.hub];
   }
 
-  private readonly onDuplicate = (method: string, key: string): void => this.emit("duplicateDropped", { method, key });
-  private readonly onKeyError = (e: unknown): void => this.report("messageKey", e, "overlap.messageKey");
+  /** What a handoff may do with this connection (handoff.ts): a few steps, nothing else. */
+  private handoffHost(): HandoffHost {
+    const self = this;
+    return {
+      get hub() { return self.hub; },
+      attach: (hub) => this.attach(hub),
+      detach: (hub) => this.detach(hub),
+      stop: (hub) => this.stopQuietly(hub),
+      adopt: (hub) => {
+        this.hub = hub;
+        this.connectionUp();
+      },
+      emit: (type, payload) => this.emit(type, payload),
+      report: (source, e, what) => this.report(source, e, what),
+      warn: (m) => this.log(Level.Warning, m),
+      resume: (signal, prev) => this.resume(signal, "exit", prev, true),
+      reconnect: (signal, error, prev) => this.reconnectLoop(signal, "exit", error, prev),
+    };
+  }
 
   // ---- lifecycle flows ------------------------------------------------------------------
 
@@ -300,16 +308,8 @@ export class GracefulConnection {
     this.go("stop");
     const error = new ConnectionStoppedError("stop");
     this.rejectEverything(error);
-    const other = this.incoming ?? this.retiring; // mid-handoff: the second connection goes too
-    this.incoming = this.retiring = undefined;
-    this.dedup?.reset();
-    await Promise.all([this.hub, ...(other ? [other] : [])].map(async (hub) => {
-      try {
-        await this.stopHub(hub);
-      } catch (e) {
-        this.log(Level.Warning, `HubConnection.stop() failed: ${describe(e)}`);
-      }
-    }));
+    const other = this.handoff?.abandon(); // mid-handoff: the second connection goes too
+    await Promise.all([this.hub, ...(other ? [other] : [])].map((hub) => this.stopQuietly(hub)));
     if (other) this.detach(other);
     this.go("stopped");
     this.emit("closed", { reason: "stop" });
@@ -538,81 +538,10 @@ export class GracefulConnection {
     }
     this.connectionDown("exit");
     this.go("drained");
-    if (this.opts.overlap) {
-      await this.handOver(signal, previousConnectionId);
-      return;
-    }
-    try {
-      await this.stopHub(this.hub);
-    } catch (e) {
-      this.log(Level.Warning, `Stopping the old connection failed: ${describe(e)}`);
-    }
+    if (this.handoff) return this.handoff.run(signal, previousConnectionId);
+    await this.stopQuietly(this.hub);
     if (signal.aborted) return;
     await this.reconnectLoop(signal, "exit", undefined, previousConnectionId);
-  }
-
-  /**
-   * The `overlap` option's make-before-break exit: a new connection is started and resumed (onResume,
-   * then the buffer flushed on it) while the old one still receives; only then is the old one stopped.
-   * Inbound calls from both are de-duplicated meanwhile. App calls made since the drain ended are
-   * buffered (as without the option) and go to the new connection. If the new connection cannot be
-   * built or started: today's path (stop the old one, reconnect it by the policy).
-   */
-  private async handOver(signal: AbortSignal, previousConnectionId: string | undefined): Promise<void> {
-    const overlap = this.opts.overlap!;
-    const old = this.hub;
-    this.dedup!.open();
-    this.emit("reconnecting", { reason: "exit", attempt: 1, delayMs: 0, source: "graceful", handoff: true });
-    if (signal.aborted) return;
-    let next: HubLike | undefined;
-    try {
-      const created: unknown = overlap.createConnection();
-      assertHubLike(created);
-      if (created === old) throw new TypeError("overlap.createConnection must build a new connection.");
-      next = created;
-      this.incoming = next;
-      markGraceful(next);
-      this.attach(next);
-      await next.start();
-    } catch (e) {
-      if (next) {
-        this.detach(next);
-        if (this.incoming === next) this.incoming = undefined;
-      }
-      if (signal.aborted) return; // stop() stopped it
-      this.dedup!.reset();
-      const error = toError(e);
-      this.log(Level.Warning, `Handoff failed (${describe(error)}); reconnecting.`);
-      try {
-        await this.stopHub(old);
-      } catch (e2) {
-        this.log(Level.Warning, `Stopping the old connection failed: ${describe(e2)}`);
-      }
-      if (signal.aborted) return;
-      await this.reconnectLoop(signal, "exit", error, previousConnectionId);
-      return;
-    }
-    if (signal.aborted) return; // stop() stops both
-    // The switch: from here app calls, invocations and close callbacks concern the new connection.
-    this.incoming = undefined;
-    this.retiring = old;
-    this.hub = next;
-    this.connectionUp();
-    this.emit("reconnected", { reason: "exit", connectionId: this.connectionId, attempt: 1, source: "graceful", handoff: true });
-    if (!signal.aborted) await this.resume(signal, "exit", previousConnectionId, true);
-    // Resumed, superseded by a drop of the new connection, or a later exit: the old one goes either way
-    // (unless stop() already took it).
-    if (this.retiring !== old) return;
-    try {
-      await this.stopHub(old);
-    } catch (e) {
-      this.log(Level.Warning, `Stopping the old connection failed: ${describe(e)}`);
-    }
-    this.detach(old);
-    if (this.retiring === old) {
-      this.retiring = undefined;
-      this.dedup!.closeAfterWindow();
-    }
   }
 
   // ---- hello / migration ----------------------------------------------------------------
@@ -723,6 +652,15 @@ export class GracefulConnection {
     const own = (hub as { _stopPromise?: object })._stopPromise;
     if (own) this.knownStops.add(own);
     return p;
+  }
+
+  /** Stops a HubConnection; a failure is logged (the connection is gone either way), never thrown. */
+  private async stopQuietly(hub: HubLike): Promise<void> {
+    try {
+      await this.stopHub(hub);
+    } catch (e) {
+      this.log(Level.Warning, `HubConnection.stop() failed: ${describe(e)}`);
+    }
   }
 
   /**

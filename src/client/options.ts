@@ -1,8 +1,7 @@
 // GracefulConnection's options: defaults, and validation up front (RangeError on nonsense, TypeError on wrong types).
 import type { ILogger, IRetryPolicy } from "@microsoft/signalr";
 import { DEFAULT_EXIT_METHOD } from "../protocol/conventions";
-import type { MessageKey } from "./duplicate-filter";
-import type { HubLike } from "./hub-like";
+import type { HandoffFactory } from "./handoff";
 import { consoleWarnLogger } from "./logger";
 import { defaultRetryPolicy } from "./retry-policy";
 
@@ -43,29 +42,9 @@ export interface GracefulConnectionOptions {
   /**
    * Make-before-break on an exit (WaitForClientsClose): after the drain, a NEW connection is built,
    * started and resumed before the old one is stopped, so no broadcast falls in a gap. Off by default.
+   * `overlap: overlap({ createConnection, messageKey })`, with overlap() from "signalr-graceful/overlap".
    */
-  overlap?: OverlapOptions;
-}
-
-export interface OverlapOptions {
-  /** Builds a fresh HubConnection to the same URL (the old one's server is offline, so it lands elsewhere). */
-  createConnection: () => HubLike;
-  /**
-   * A stable id for an inbound client-method call (e.g. the message id), used to drop the copy that
-   * arrives on the other connection while both are up. `undefined` = never de-duplicate that call.
-   */
-  messageKey: (method: string, args: unknown[]) => string | undefined;
-  /** How long after the old connection is stopped keys are still checked. Default 10 000. */
-  windowMs?: number;
-  /** Bound on the keys held. Default 10 000. */
-  maxKeys?: number;
-}
-
-export interface ResolvedOverlap {
-  createConnection: () => HubLike;
-  messageKey: MessageKey;
-  windowMs: number;
-  maxKeys: number;
+  overlap?: HandoffFactory;
 }
 
 export interface ResolvedOptions {
@@ -83,13 +62,13 @@ export interface ResolvedOptions {
   maxInterruptions: number;
   deliveryIds: boolean;
   migrationWaitMs: number;
-  overlap: ResolvedOverlap | undefined;
+  overlap: HandoffFactory | undefined;
 }
 
 /** setTimeout's largest delay. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-function timeout(name: string, v: unknown, fallback: number, infinite = false): number {
+export function timeout(name: string, v: unknown, fallback: number, infinite = false): number {
   if (v === undefined) return fallback;
   if (infinite && v === Infinity) return v;
   if (typeof v !== "number") throw new TypeError(`${name} must be a number.`);
@@ -149,13 +128,7 @@ export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptio
   };
 }
 
-function resolveOverlap(o: OverlapOptions | undefined): ResolvedOverlap | undefined {
-  if (o === undefined) return undefined;
-  if (typeof o !== "object" || o === null) throw new TypeError("overlap must be an object.");
-  if (typeof o.createConnection !== "function") throw new TypeError("overlap.createConnection must be a function.");
-  if (typeof o.messageKey !== "function") throw new TypeError("overlap.messageKey must be a function.");
-  const maxKeys = o.maxKeys ?? 10_000;
-  if (typeof maxKeys !== "number") throw new TypeError("overlap.maxKeys must be a number.");
-  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`overlap.maxKeys must be an integer ≥ 1 (got ${maxKeys}).`);
-  return { createConnection: o.createConnection, messageKey: o.messageKey, windowMs: timeout("overlap.windowMs", o.windowMs, 10_000), maxKeys };
+function resolveOverlap(o: unknown): HandoffFactory | undefined {
+  if (o === undefined || typeof o === "function") return o as HandoffFactory | undefined;
+  throw new TypeError('overlap takes overlap({ createConnection, messageKey }) from "signalr-graceful/overlap".');
 }

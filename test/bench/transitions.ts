@@ -14,6 +14,7 @@
 // more, so whatever it held (received, not yet recorded) is lost as a real crash loses it.
 import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { GracefulConnection } from "../../src/index.js";
+import { overlap } from "../../src/overlap.js";
 import { DeliveryLedger, GracefulShutdownMode, Hub, MiniServer, MiniService } from "../../src/testing/index.js";
 import { MiniLoadBalancer } from "../../src/testing/index.js";
 import { percentile, pool, sleep, until } from "./util.js";
@@ -64,7 +65,7 @@ function makeClient(kind: Kind, name: string, url: string): BenchClient {
   if (kind === "graceful" || kind === "overlap") {
     const conn = new GracefulConnection(build(false), {
       logger: silent,
-      ...(kind === "overlap" ? { overlap: { createConnection: () => build(false), messageKey: () => undefined } } : {}),
+      ...(kind === "overlap" ? { overlap: overlap({ createConnection: () => build(false), messageKey: () => undefined }) } : {}),
     });
     let t: { down: number; stopped?: number; up?: number } | undefined;
     conn.events.on("state", ({ from, to }) => { if (from === "Draining" && to === "Reconnecting") t = { down: performance.now() }; });

@@ -5,6 +5,7 @@ import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import type { SignalRVersion } from "./signalr-versions.js";
 import { EventEmitter } from "node:events";
 import { GracefulConnection, type GracefulConnectionOptions } from "../../src/index.js";
+import { overlap as overlapHandoff } from "../../src/overlap.js";
 import { Hub, type HubClass, type Migration } from "../../src/testing/index.js";
 
 export interface ChatMessage {
@@ -106,7 +107,7 @@ export class ChatClient extends EventEmitter {
     // `app.configure`: transport, hub protocol, stateful reconnect… (withUrl already called).
     const build = () => (app.configure ?? ((b) => b))(new Builder().withUrl(url).configureLogging(Level.None) as HubConnectionBuilder).build();
     const overlap: GracefulConnectionOptions = app.overlap
-      ? { overlap: { createConnection: build, messageKey: (method, args) => (method === "message" ? String((args[0] as ChatMessage).id) : undefined) } }
+      ? { overlap: overlapHandoff({ createConnection: build, messageKey: (method, args) => (method === "message" ? String((args[0] as ChatMessage).id) : undefined) }) }
       : {};
     this.conn = new GracefulConnection(build(), { drainTimeoutMs: 2_000, retryableMethods: ["SendMessage"], ...overlap, ...options });
     this.conn.on("message", (m: ChatMessage) => {

@@ -1,6 +1,7 @@
 // The `overlap` option: a make-before-break handoff on an exit (WaitForClientsClose).
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { GracefulConnection, type GracefulConnectionOptions } from "../../src/index";
+import { GracefulConnection } from "../../src/index";
+import { overlap, type OverlapOptions } from "../../src/overlap";
 import { FakeHubConnection } from "./fake-hub-connection";
 import { setup, started, tick, track, type Harness } from "./harness";
 
@@ -10,7 +11,7 @@ afterEach(() => { vi.useRealTimers(); });
 /** A harness whose overlap.createConnection builds fakes labelled hub2, hub3, … (their start held when asked). */
 function overlapSetup(o: { hold?: boolean; startError?: Error; windowMs?: number } = {}): Harness & { created: FakeHubConnection[] } {
   const created: FakeHubConnection[] = [];
-  const overlap: GracefulConnectionOptions["overlap"] = {
+  const options: OverlapOptions = {
     createConnection: () => {
       const n = created.length + 2;
       const hub = new FakeHubConnection(h.log, { label: `hub${n}`, firstConnection: n * 10 });
@@ -23,7 +24,7 @@ function overlapSetup(o: { hold?: boolean; startError?: Error; windowMs?: number
     messageKey: (method, args) => (method === "message" ? String((args[0] as { id: number }).id) : undefined),
     ...(o.windowMs !== undefined ? { windowMs: o.windowMs } : {}),
   };
-  const h = setup({ overlap });
+  const h = setup({ overlap: overlap(options) });
   return Object.assign(h, { created });
 }
 
@@ -163,7 +164,7 @@ describe("overlap: make-before-break on an exit", () => {
     const hub = new FakeHubConnection(log);
     const conn = new GracefulConnection(hub, {
       logger: { log: () => {} },
-      overlap: { createConnection: () => ({}) as never, messageKey: () => undefined },
+      overlap: overlap({ createConnection: () => ({}) as never, messageKey: () => undefined }),
     });
     conn.events.on("resumed", (e) => log.push(`resumed ${e.reason} ${e.connectionId}${e.handoff ? " handoff" : ""}`));
     const p = conn.start();
@@ -256,7 +257,7 @@ describe("overlap: make-before-break on an exit", () => {
     hub2.startOutcomes.push("hold");
     const conn = new GracefulConnection(hub, {
       logger: { log: () => {} },
-      overlap: { createConnection: () => hub2, messageKey: () => { throw new Error("bad key"); } },
+      overlap: overlap({ createConnection: () => hub2, messageKey: () => { throw new Error("bad key"); } }),
     });
     conn.on("message", (x: number) => log.push(`app ${x}`));
     conn.events.on("error", (e) => log.push(`error ${e.source}`));
@@ -274,17 +275,20 @@ describe("overlap: make-before-break on an exit", () => {
   it("validates the option up front", () => {
     const hub = () => new FakeHubConnection();
     const ok = { createConnection: hub, messageKey: () => undefined };
+    expect(() => overlap(null as never)).toThrow(TypeError);
+    expect(() => overlap({ messageKey: ok.messageKey } as never)).toThrow(/createConnection/);
+    expect(() => overlap({ createConnection: hub } as never)).toThrow(/messageKey/);
+    expect(() => overlap({ ...ok, windowMs: "10" as never })).toThrow(TypeError);
+    expect(() => overlap({ ...ok, windowMs: -1 })).toThrow(RangeError);
+    expect(() => overlap({ ...ok, windowMs: NaN })).toThrow(RangeError);
+    expect(() => overlap({ ...ok, maxKeys: 0 })).toThrow(RangeError);
+    expect(() => overlap({ ...ok, maxKeys: 1.5 })).toThrow(RangeError);
+    // The option takes only what overlap() returns; the plain object says where overlap() lives.
     expect(() => new GracefulConnection(hub(), { overlap: null as never })).toThrow(TypeError);
     expect(() => new GracefulConnection(hub(), { overlap: "yes" as never })).toThrow(TypeError);
-    expect(() => new GracefulConnection(hub(), { overlap: { messageKey: ok.messageKey } as never })).toThrow(/createConnection/);
-    expect(() => new GracefulConnection(hub(), { overlap: { createConnection: hub } as never })).toThrow(/messageKey/);
-    expect(() => new GracefulConnection(hub(), { overlap: { ...ok, windowMs: "10" as never } })).toThrow(TypeError);
-    expect(() => new GracefulConnection(hub(), { overlap: { ...ok, windowMs: -1 } })).toThrow(RangeError);
-    expect(() => new GracefulConnection(hub(), { overlap: { ...ok, windowMs: NaN } })).toThrow(RangeError);
-    expect(() => new GracefulConnection(hub(), { overlap: { ...ok, maxKeys: 0 } })).toThrow(RangeError);
-    expect(() => new GracefulConnection(hub(), { overlap: { ...ok, maxKeys: 1.5 } })).toThrow(RangeError);
-    expect(() => new GracefulConnection(hub(), { overlap: ok })).not.toThrow();
-    expect(() => new GracefulConnection(hub(), { overlap: { ...ok, windowMs: 0, maxKeys: 1 } })).not.toThrow();
+    expect(() => new GracefulConnection(hub(), { overlap: ok as never })).toThrow(/signalr-graceful\/overlap/);
+    expect(() => new GracefulConnection(hub(), { overlap: overlap(ok) })).not.toThrow();
+    expect(() => new GracefulConnection(hub(), { overlap: overlap({ ...ok, windowMs: 0, maxKeys: 1 }) })).not.toThrow();
   });
 
   it("keeps at most maxKeys keys", async () => {
@@ -294,7 +298,7 @@ describe("overlap: make-before-break on an exit", () => {
     hub2.startOutcomes.push("hold");
     const conn = new GracefulConnection(hub, {
       logger: { log: () => {} },
-      overlap: { createConnection: () => hub2, messageKey: (_m, a) => String(a[0]), maxKeys: 2 },
+      overlap: overlap({ createConnection: () => hub2, messageKey: (_m, a) => String(a[0]), maxKeys: 2 }),
     });
     conn.on("message", (x: number) => log.push(`app ${x}`));
     conn.events.on("duplicateDropped", (e) => log.push(`dup ${e.key}`));
