@@ -61,14 +61,14 @@ export class GracefulConnection {
   private flow = new AbortController();
   /** Generation of the underlying connection, bumped each time it comes up. */
   private gen = 0;
-  /** The hub is connected and ours (false from the moment it closes or we close it). */
-  private hubUp = false;
-  /** The HubConnection's own withAutomaticReconnect loop is running. */
-  private hubLoop = false;
-  /** onResume handlers or the flush are running: app calls queue behind the buffer. */
-  private resuming = false;
-  private everStarted = false;
-  private lastStop: StopReason = "stop";
+  /**
+   * The underlying connection, beside the state (which says what the app sees): "none" (closed, or
+   * not yet ours), "hubLoop" (the HubConnection's own withAutomaticReconnect loop runs), "up"
+   * (connected and ours), "resuming" (up, while onResume handlers or the flush run).
+   */
+  private link: "none" | "hubLoop" | "up" | "resuming" = "none";
+  /** Why the last run ended; undefined until the first start(). */
+  private lastStop: StopReason | undefined;
   private unusableSince = 0;
   /** The last migration acted upon ("from>to"): a repeated notice re-sends nothing. */
   private lastMigration: string | undefined;
@@ -78,8 +78,8 @@ export class GracefulConnection {
   private retryDelay: Timer | undefined;
   /** Stop promises of the HubConnection already accounted for (ours, or seen at a close). */
   private readonly knownStops = new WeakSet<object>();
-  private deferredExit: ExitPayload | undefined;
-  private deferredMigration = false;
+  /** An exit or a migration that arrived while a resume ran: acted upon once it completes (an exit wins). */
+  private deferred: ExitPayload | "migrated" | undefined;
   private startWaiter: { resolve(): void; reject(e: Error): void } | undefined;
   private stopPromise: Promise<void> | undefined;
   private reportingError = false;
@@ -111,6 +111,8 @@ export class GracefulConnection {
   // ---- public surface -------------------------------------------------------------------
 
   get state(): ConnectionState { return this._state; }
+  /** The underlying connection is connected and ours (false from the moment it closes or we close it). */
+  private get up(): boolean { return this.link === "up" || this.link === "resuming"; }
   /** The underlying connection id, while a connection exists. */
   get connectionId(): string | undefined { return this.hub.connectionId ?? undefined; }
   /** The app server serving this connection, from the hello convention; undefined until it arrives. */
@@ -127,7 +129,6 @@ export class GracefulConnection {
     if (this._state !== "Disconnected") {
       return Promise.reject(new InvalidStateError(`start() while ${this._state}.`, this._state));
     }
-    this.everStarted = true;
     const signal = this.newFlow();
     this.unusableSince = Date.now();
     const ready = new Promise<void>((resolve, reject) => { this.startWaiter = { resolve, reject }; });
@@ -339,16 +340,13 @@ export class GracefulConnection {
   private supersede(): void {
     this.newFlow();
     this.timers.cancelAll();
-    this.hubLoop = false;
     this.forgetConnection();
   }
 
   /** What belonged to the connection that just went away: its exit, its resume, its server. */
   private forgetConnection(): void {
-    this.hubUp = false;
-    this.resuming = false;
-    this.deferredExit = undefined;
-    this.deferredMigration = false;
+    this.link = "none";
+    this.deferred = undefined;
     this.migrationWait?.clear();
     this.migrationWait = undefined;
     this.lastMigration = undefined;
@@ -364,8 +362,7 @@ export class GracefulConnection {
 
   private connectionUp(): void {
     this.gen++;
-    this.hubUp = true;
-    this.hubLoop = false;
+    this.link = "up";
     this.lastConnectionId = this.connectionId;
     this.outbox.connected(this.hub, this.gen);
   }
@@ -413,8 +410,8 @@ export class GracefulConnection {
   /** onResume handlers (capped by resumeTimeoutMs), then the buffer in order, then Connected + `resumed`. */
   private async resume(signal: AbortSignal, reason: ResumeReason, previousConnectionId: string | undefined, handoff = false): Promise<void> {
     const gen = this.gen;
-    const alive = () => !signal.aborted && gen === this.gen && this.hubUp;
-    this.resuming = true;
+    const alive = () => !signal.aborted && gen === this.gen && this.up;
+    this.link = "resuming";
     const connectionId = this.connectionId;
     const on = { hub: this.hub, gen };
     const self = this;
@@ -434,7 +431,7 @@ export class GracefulConnection {
     if (!alive()) return;
     const flushed = this.outbox.open();
     if (!alive()) return; // the connection died under the flush: what it held waits for the next resume
-    this.resuming = false;
+    this.link = "up";
     this.go("resumed");
     if (!alive()) return;
     this.emit("resumed", handoff
@@ -445,13 +442,10 @@ export class GracefulConnection {
     waiter?.resolve();
     if (!alive()) return;
     // Signals that arrived while resuming.
-    const exit = this.deferredExit;
-    this.deferredExit = undefined;
-    if (exit) this.considerExit(exit);
-    else if (this.deferredMigration) {
-      this.deferredMigration = false;
-      this.startMigrationResume();
-    }
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    if (deferred === "migrated") this.startMigrationResume();
+    else if (deferred) this.considerExit(deferred);
   }
 
   // ---- exit (WaitForClientsClose) -------------------------------------------------------
@@ -480,12 +474,12 @@ export class GracefulConnection {
       if (this.leftServers.includes(p.serverId)) return ignore("alreadyLeft");
     }
     if (this._state === "Draining") return ignore("alreadyDraining");
-    if (!this.hubUp) {
+    if (!this.up) {
       this.log(Level.Debug, `Exit ignored: no live connection (state ${this._state}).`);
       return;
     }
-    if (this.resuming) {
-      this.deferredExit = p; // acted upon once the running resume completes
+    if (this.link === "resuming") {
+      this.deferred = p; // acted upon once the running resume completes
       return;
     }
     if (this._state !== "Connected") return;
@@ -506,9 +500,9 @@ export class GracefulConnection {
     void t.fired.then((fired) => {
       if (this.migrationWait !== t) return;
       this.migrationWait = undefined;
-      if (!fired || this._state !== "Connected" || !this.hubUp) return;
+      if (!fired || this._state !== "Connected" || !this.up) return;
       this.log(Level.Warning, `No migration ${wait} ms after a MigrateClients exit; draining.`);
-      if (this.resuming) this.deferredExit = { ...p, mode: "WaitForClientsClose" };
+      if (this.link === "resuming") this.deferred = { ...p, mode: "WaitForClientsClose" };
       else void this.drain(p, true);
     });
   }
@@ -568,12 +562,12 @@ export class GracefulConnection {
     this.migrationWait?.clear();
     this.migrationWait = undefined;
     this.emit("migrated", { from: hello.migratedFrom, to: hello.serverId, connectionId: this.connectionId });
-    if (!this.hubUp) return;
+    if (!this.up) return;
     // Completions the old server had not written yet are lost: re-send retryable calls (sends
     // included: the server de-duplicates them) now; the others get migrationGraceMs.
     this.outbox.migrated(this.gen);
-    if (this._state === "Connected" && !this.resuming) this.startMigrationResume();
-    else if (this.resuming) this.deferredMigration = true;
+    if (this.link === "resuming") this.deferred ??= "migrated";
+    else if (this._state === "Connected") this.startMigrationResume();
     // Draining: we are leaving this connection anyway.
   };
 
@@ -586,16 +580,16 @@ export class GracefulConnection {
   // ---- the HubConnection's callbacks ----------------------------------------------------
 
   private onHubClose(error: Error | undefined, refused: boolean): void {
-    if (this.hubLoop) {
+    if (this.link === "hubLoop") {
       // withAutomaticReconnect gave up: our policy takes over (never two loops at once).
-      this.hubLoop = false;
+      this.link = "none";
       if (this._state !== "Reconnecting") return;
       this.log(Level.Warning, "withAutomaticReconnect gave up; reconnectPolicy takes over.");
       const signal = this.newFlow();
       void this.reconnectLoop(signal, "dropped", error ?? new Error("withAutomaticReconnect gave up."), this.lastConnectionId);
       return;
     }
-    if (!this.hubUp) return; // our own stop, or already handled
+    if (!this.up) return; // our own stop, or already handled
     const err = error ?? new Error("The connection was closed without an error.");
     if (refused) {
       this.log(Level.Warning, `Server closed, no reconnect: ${describe(err)}`);
@@ -610,17 +604,17 @@ export class GracefulConnection {
   }
 
   private onHubReconnecting(error: Error | undefined): void {
-    if (!this.hubUp) return;
+    if (!this.up) return;
     this.log(Level.Warning, `Connection lost (the hub's loop reconnects): ${describe(error)}`);
     this.connectionDown("dropped");
-    this.hubLoop = true;
+    this.link = "hubLoop";
     this.newFlow();
     this.go("dropped");
     this.emit("reconnecting", error ? { reason: "dropped", error, source: "hub" } : { reason: "dropped", source: "hub" });
   }
 
   private onHubReconnected(connectionId: string | undefined): void {
-    if (!this.hubLoop) return;
+    if (this.link !== "hubLoop") return;
     const previous = this.lastConnectionId;
     const signal = this.newFlow();
     this.connectionUp();
@@ -641,7 +635,7 @@ export class GracefulConnection {
     if (typeof methodName !== "string" || methodName === "") return new TypeError("methodName must be a non-empty string.");
     if (this._state === "Disconnecting") return new ConnectionStoppedError("stop");
     if (this._state === "Disconnected") {
-      return this.everStarted ? new ConnectionStoppedError(this.lastStop) : new InvalidStateError("Call start() before send()/invoke().", this._state);
+      return this.lastStop ? new ConnectionStoppedError(this.lastStop) : new InvalidStateError("Call start() before send()/invoke().", this._state);
     }
     return undefined;
   }
