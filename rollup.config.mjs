@@ -9,6 +9,27 @@ import { dts } from "rollup-plugin-dts";
 // Never bundled: the SignalR client is a peer; the kit's Node dependencies stay imports.
 const external = (id) =>
   id === "@microsoft/signalr" || id === "ws" || id === "jose" || id.startsWith("@msgpack/") || id.startsWith("node:");
+// Minified browser builds: modern output (the SDK targets ES2022 browsers), more compress passes.
+// Private members of the SDK's classes are renamed too (they are most of what is left besides
+// code): only the names listed here, each private to one bundle. Never a name that crosses a bundle
+// or a seam (HandoffHost/Handoff, ILogger.log, HubConnection's members) or a built-in (call, add…).
+const PRIVATE = [
+  "_serverId", "_state", "arm", "awaitMigration", "barriers", "connectFirst", "connectionDown", "connectionUp", "considerExit",
+  "current", "deferred", "detachers", "dispatch", "done", "exitHandlers", "fail", "finish", "flight", "flow", "forgetConnection",
+  "gen", "go", "handoffHost", "idleWaiters", "interrupt", "knownStops", "lastConnectionId", "lastMigration", "lastServerId",
+  "lastStop", "leave", "leftServers", "link", "liveHubs", "markBarrier", "migrationWait", "newFlow", "nextN", "onExitMessage",
+  "onHelloMessage", "onHubClose", "onHubReconnected", "onHubReconnecting", "openUntil", "opts", "outbox", "prune", "pump",
+  "queue", "reconnectLoop", "refusal", "refuse", "register", "rejectEverything", "reportingError", "resumeHandlers",
+  "retiring", "retryDelay", "seen", "sendsHeld", "seq", "serverRefused", "startMigrationResume", "startWaiter", "stopHub",
+  "stopInternal", "stopPromise", "stopQuietly", "supersede", "sweep", "timerAt", "timers", "unusableSince", "usable", "userHandlers",
+  "watermark",
+];
+const TERSER = {
+  ecma: 2020,
+  compress: { passes: 3 },
+  mangle: { properties: { regex: new RegExp(`^(${PRIVATE.join("|")})$`) } },
+  format: { comments: false },
+};
 // Type checking is `npm run typecheck`'s job (tsc over src and test); here we only transpile.
 const ts = () => typescript({ tsconfig: "./tsconfig.build.json", sourceMap: true, noCheck: true });
 
@@ -28,21 +49,21 @@ export default [
     input: "src/browser.ts",
     external: ["@microsoft/signalr"],
     plugins: [resolve({ browser: true }), ts()],
-    output: { file: "dist/signalr-graceful.min.js", format: "iife", globals: { "@microsoft/signalr": "signalR" }, plugins: [terser()], sourcemap: true },
+    output: { file: "dist/signalr-graceful.min.js", format: "iife", globals: { "@microsoft/signalr": "signalR" }, plugins: [terser(TERSER)], sourcemap: true },
   },
   {
     // Minified ESM for browsers without a bundler (import map / CDN): the main entry, mitt bundled.
     input: "src/index.ts",
     external: ["@microsoft/signalr"],
     plugins: [resolve({ browser: true }), ts()],
-    output: { file: "dist/signalr-graceful.esm.min.js", format: "esm", plugins: [terser()], sourcemap: true },
+    output: { file: "dist/signalr-graceful.esm.min.js", format: "esm", plugins: [terser(TERSER)], sourcemap: true },
   },
   {
     // The overlap handoff's browser global: loaded after the main one (script tags), it only adds
     // `window.signalRGracefulOverlap`; what it shares with the main entry (a few helpers) is repeated.
     input: "src/browser-overlap.ts",
     plugins: [resolve({ browser: true }), ts()],
-    output: { file: "dist/signalr-graceful-overlap.min.js", format: "iife", plugins: [terser()], sourcemap: true },
+    output: { file: "dist/signalr-graceful-overlap.min.js", format: "iife", plugins: [terser(TERSER)], sourcemap: true },
   },
   {
     // Type declarations for the entries, once, in ESM and CJS flavours.

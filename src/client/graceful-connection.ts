@@ -97,14 +97,14 @@ export class GracefulConnection {
       clientId: Math.random().toString(36).slice(2) + Date.now().toString(36),
       onRetry: (c, reason) => this.emit("retry", { method: c.method, reason, attempt: c.attempts }),
       onUndelivered: (c, error) => {
-        this.log(Level.Warning, `Message '${c.method}' not delivered: ${describe(error)}`);
+        this.log(Level.Warning, 2, `${c.method} ${describe(error)}`);
         this.emit("undelivered", { method: c.method, kind: c.send ? "send" : "invoke", error });
       },
     });
     this.handoff = this.opts.overlap?.(this.handoffHost());
     this.attach(hub);
     if ((hub as unknown as { _reconnectPolicy?: unknown })._reconnectPolicy) {
-      this.log(Level.Information, "withAutomaticReconnect(): its loop handles drops; ours takes over if it gives up.");
+      this.log(Level.Information, 1);
     }
   }
 
@@ -194,7 +194,7 @@ export class GracefulConnection {
       try {
         return handler(...args);
       } catch (e) {
-        this.report("handler", e, `The handler for '${methodName}'`);
+        this.report("handler", e, methodName);
         throw e;
       }
     };
@@ -274,8 +274,8 @@ export class GracefulConnection {
         this.connectionUp();
       },
       emit: (type, payload) => this.emit(type, payload),
-      report: (source, e, what) => this.report(source, e, what),
-      warn: (m) => this.log(Level.Warning, m),
+      report: (source, e, detail) => this.report(source, e, detail),
+      warn: (m) => this.log(Level.Warning, 24, m),
       resume: (signal, prev) => this.resume(signal, "exit", prev, true),
       reconnect: (signal, error, prev) => this.reconnectLoop(signal, "exit", error, prev),
     };
@@ -290,11 +290,11 @@ export class GracefulConnection {
       if (signal.aborted) return;
       const error = toError(e);
       if (this.opts.retryInitialStart) {
-        this.log(Level.Warning, `start failed (${describe(error)}); retrying (retryInitialStart).`);
+        this.log(Level.Warning, 3, describe(error));
         await this.reconnectLoop(signal, "start", error, undefined);
         return;
       }
-      this.log(Level.Warning, `start failed: ${describe(error)}`);
+      this.log(Level.Warning, 4, describe(error));
       this.finish("startFailed", error);
       return;
     }
@@ -382,8 +382,8 @@ export class GracefulConnection {
         this.go("retry");
         this.emit("reconnecting", e ? { reason, attempt, delayMs, error: e, source: "graceful" } : { reason, attempt, delayMs, source: "graceful" });
       },
-      onFailure: (attempt, e) => this.log(Level.Information, `Reconnect attempt ${attempt} failed: ${describe(e)}`),
-      onPolicyError: (e) => this.report("reconnectPolicy", e, "reconnectPolicy.nextRetryDelayInMilliseconds"),
+      onFailure: (attempt, e) => this.log(Level.Information, 5, `#${attempt} ${describe(e)}`),
+      onPolicyError: (e) => this.report("reconnectPolicy", e),
       wait: async (ms) => {
         const t = (this.retryDelay = this.timers.timer(ms));
         const waited = await t.fired;
@@ -397,7 +397,7 @@ export class GracefulConnection {
     }, signal, error, `Reconnecting (${reason}).`);
     if (!outcome) return;
     if (!outcome.connected) {
-      this.log(Level.Warning, `reconnectPolicy gave up after ${outcome.retries} attempt(s).`);
+      this.log(Level.Warning, 6, `${outcome.retries}`);
       this.finish(reason === "start" ? "startFailed" : "retriesExhausted", outcome.error);
       return;
     }
@@ -424,9 +424,9 @@ export class GracefulConnection {
       invoke: <T>(m: string, ...a: unknown[]) => this.call(m, a, false, this.opts.callTimeoutMs, on) as Promise<T>,
       send: (m: string, ...a: unknown[]) => this.call(m, a, true, this.opts.callTimeoutMs, on) as Promise<void>,
     };
-    const finished = await runResumeHandlers([...this.resumeHandlers], ctx, this.opts.resumeTimeoutMs, (ms) => this.timers.timer(ms), alive, (e) => this.report("onResume", e, "An onResume handler"));
+    const finished = await runResumeHandlers([...this.resumeHandlers], ctx, this.opts.resumeTimeoutMs, (ms) => this.timers.timer(ms), alive, (e) => this.report("onResume", e));
     if (!finished && alive()) {
-      this.log(Level.Warning, `onResume took over resumeTimeoutMs (${this.opts.resumeTimeoutMs} ms); flushing anyway. Inside onResume use ctx.invoke/ctx.send, not conn.*.`);
+      this.log(Level.Warning, 7, `${this.opts.resumeTimeoutMs}`);
     }
     if (!alive()) return;
     const flushed = this.outbox.open();
@@ -453,12 +453,12 @@ export class GracefulConnection {
   private readonly onExitMessage = (...args: unknown[]): void => {
     const raw = args[0];
     if (raw && typeof raw === "object" && "serverId" in raw && !isId((raw as { serverId: unknown }).serverId)) {
-      this.log(Level.Warning, `Exit refused: bad serverId: ${preview(raw)}`);
+      this.log(Level.Warning, 8, preview(raw));
       return;
     }
     const parsed = parseExit(raw);
     if (raw !== undefined && raw !== null && parsed === undefined) {
-      this.log(Level.Warning, `Malformed exit payload, treated as "no details": ${preview(raw)}`);
+      this.log(Level.Warning, 9, preview(raw));
     }
     this.considerExit(parsed ?? {});
   };
@@ -466,7 +466,7 @@ export class GracefulConnection {
   private considerExit(p: ExitPayload): void {
     const ours = this._serverId;
     const ignore = (reason: GracefulEvents["exitIgnored"]["reason"]) => {
-      this.log(Level.Information, `Exit ignored (${reason}): from ${p.serverId}, on ${ours}.`);
+      this.log(Level.Information, 10, `${reason} ${p.serverId} ${ours}`);
       this.emit("exitIgnored", { serverId: p.serverId, currentServerId: ours, reason });
     };
     if (p.serverId !== undefined && p.serverId !== ours) {
@@ -475,7 +475,7 @@ export class GracefulConnection {
     }
     if (this._state === "Draining") return ignore("alreadyDraining");
     if (!this.up) {
-      this.log(Level.Debug, `Exit ignored: no live connection (state ${this._state}).`);
+      this.log(Level.Debug, 11, this._state);
       return;
     }
     if (this.link === "resuming") {
@@ -501,7 +501,7 @@ export class GracefulConnection {
       if (this.migrationWait !== t) return;
       this.migrationWait = undefined;
       if (!fired || this._state !== "Connected" || !this.up) return;
-      this.log(Level.Warning, `No migration ${wait} ms after a MigrateClients exit; draining.`);
+      this.log(Level.Warning, 12, `${wait}`);
       if (this.link === "resuming") this.deferred = { ...p, mode: "WaitForClientsClose" };
       else void this.drain(p, true);
     });
@@ -521,10 +521,10 @@ export class GracefulConnection {
       budgetMs: budget,
       whenIdle: () => this.outbox.whenIdle(), // the old server is still serving them
       timer: (ms) => this.timers.timer(ms),
-      onHandlerError: (e) => this.report("onExit", e, "An onExit handler"),
+      onHandlerError: (e) => this.report("onExit", e),
     }, signal);
     if (finished === undefined) return;
-    if (!finished) this.log(Level.Warning, `Drain budget (${budget} ms) ran out; closing the old connection.`);
+    if (!finished) this.log(Level.Warning, 13, `${budget}`);
     const previousConnectionId = this.lastConnectionId;
     if (this._serverId !== undefined) {
       this.leftServers.push(this._serverId);
@@ -543,7 +543,7 @@ export class GracefulConnection {
   private readonly onHelloMessage = (...args: unknown[]): void => {
     const hello = parseHello(args[0]);
     if (!hello) {
-      this.log(Level.Warning, `Malformed ${HELLO_METHOD} payload ignored: ${preview(args[0])}`);
+      this.log(Level.Warning, 14, preview(args[0]));
       return;
     }
     if (hello.serverId !== this._serverId) {
@@ -555,7 +555,7 @@ export class GracefulConnection {
     if (hello.migratedFrom === undefined) return;
     const move = `${hello.migratedFrom}>${hello.serverId}`;
     if (move === this.lastMigration) {
-      this.log(Level.Information, `Repeated migration notice ignored.`);
+      this.log(Level.Information, 15);
       return;
     }
     this.lastMigration = move;
@@ -584,7 +584,7 @@ export class GracefulConnection {
       // withAutomaticReconnect gave up: our policy takes over (never two loops at once).
       this.link = "none";
       if (this._state !== "Reconnecting") return;
-      this.log(Level.Warning, "withAutomaticReconnect gave up; reconnectPolicy takes over.");
+      this.log(Level.Warning, 16);
       const signal = this.newFlow();
       void this.reconnectLoop(signal, "dropped", error ?? new Error("withAutomaticReconnect gave up."), this.lastConnectionId);
       return;
@@ -592,11 +592,11 @@ export class GracefulConnection {
     if (!this.up) return; // our own stop, or already handled
     const err = error ?? new Error("The connection was closed without an error.");
     if (refused) {
-      this.log(Level.Warning, `Server closed, no reconnect: ${describe(err)}`);
+      this.log(Level.Warning, 17, describe(err));
       this.finish("serverClosed", err);
       return;
     }
-    this.log(Level.Warning, `Connection lost: ${describe(err)}`);
+    this.log(Level.Warning, 18, describe(err));
     this.connectionDown("dropped");
     const signal = this.newFlow();
     this.go("dropped");
@@ -605,7 +605,7 @@ export class GracefulConnection {
 
   private onHubReconnecting(error: Error | undefined): void {
     if (!this.up) return;
-    this.log(Level.Warning, `Connection lost (the hub's loop reconnects): ${describe(error)}`);
+    this.log(Level.Warning, 19, describe(error));
     this.connectionDown("dropped");
     this.link = "hubLoop";
     this.newFlow();
@@ -653,7 +653,7 @@ export class GracefulConnection {
     try {
       await this.stopHub(hub);
     } catch (e) {
-      this.log(Level.Warning, `HubConnection.stop() failed: ${describe(e)}`);
+      this.log(Level.Warning, 20, describe(e));
     }
   }
 
@@ -688,12 +688,12 @@ export class GracefulConnection {
     const from = this._state;
     const to = next(from, event);
     if (to === undefined) {
-      this.log(Level.Error, `Transition '${event}' refused in state ${from}.`);
+      this.log(Level.Error, 21, `${event} ${from}`);
       return;
     }
     if (from === to) return;
     this._state = to;
-    this.log(Level.Debug, `State ${from} → ${to}.`);
+    this.log(Level.Debug, 22, `${from} ${to}`);
     this.emit("state", { from, to });
   }
 
@@ -701,22 +701,26 @@ export class GracefulConnection {
   private emit<K extends keyof GracefulEvents>(type: K, payload: GracefulEvents[K]): void {
     const all = this.events.all as Map<unknown, Array<(...a: unknown[]) => void> | undefined>;
     for (const h of [...(all.get(type) ?? [])]) {
-      try { h(payload); } catch (e) { this.report("listener", e, `A '${type}' listener`); }
+      try { h(payload); } catch (e) { this.report("listener", e, type); }
     }
     for (const h of [...(all.get("*") ?? [])]) {
-      try { h(type, payload); } catch (e) { this.report("listener", e, `A '*' listener (for '${type}')`); }
+      try { h(type, payload); } catch (e) { this.report("listener", e, `* ${type}`); }
     }
   }
 
-  private report(source: GracefulEvents["error"]["source"], error: unknown, what: string): void {
-    this.log(Level.Error, `${what} threw: ${describe(error)}`);
+  private report(source: GracefulEvents["error"]["source"], error: unknown, detail?: string): void {
+    this.log(Level.Error, 23, `${source}${detail ? ` ${detail}` : ""} ${describe(error)}`);
     if (this.reportingError) return; // an `error` listener that throws is only logged
     this.reportingError = true;
     try { this.emit("error", { error, source }); } finally { this.reportingError = false; }
   }
 
-  private log(level: LogLevel, message: string): void {
-    try { this.opts.logger.log(level, message); } catch { /* a broken logger must not break recovery */ }
+  /**
+   * Logs `SG<code>` and the details (values only): the texts live in docs/client.md ("Log codes"),
+   * not in the bundle, which stays small.
+   */
+  private log(level: LogLevel, code: number, detail = ""): void {
+    try { this.opts.logger.log(level, `SG${code}${detail && ` ${detail}`}`); } catch { /* a broken logger must not break recovery */ }
   }
 }
 

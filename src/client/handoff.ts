@@ -17,7 +17,8 @@ export interface HandoffHost {
   /** The switch: `hub` becomes the current connection (app calls, invocations, close callbacks). */
   adopt(hub: HubLike): void;
   emit<K extends keyof GracefulEvents>(type: K, payload: GracefulEvents[K]): void;
-  report(source: GracefulEvents["error"]["source"], error: unknown, what: string): void;
+  report(source: GracefulEvents["error"]["source"], error: unknown, detail?: string): void;
+  /** Logged as SG24 with the text given. */
   warn(message: string): void;
   /** onResume and the flush on the current connection (reason "exit"); marked as a handoff. */
   resume(signal: AbortSignal, previousConnectionId: string | undefined): Promise<void>;

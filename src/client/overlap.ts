@@ -57,7 +57,7 @@ class OverlapHandoff implements Handoff {
   }
 
   private readonly onDuplicate = (method: string, key: string): void => this.host.emit("duplicateDropped", { method, key });
-  private readonly onKeyError = (e: unknown): void => this.host.report("messageKey", e, "overlap.messageKey");
+  private readonly onKeyError = (e: unknown): void => this.host.report("messageKey", e);
 
   abandon(): HubLike | undefined {
     const other = this.incoming ?? this.retiring;
@@ -88,7 +88,7 @@ class OverlapHandoff implements Handoff {
       if (signal.aborted) return; // stop() stopped it
       this.dedup.reset();
       const error = e instanceof Error ? e : new Error(String(e));
-      host.warn(`Handoff failed (${describe(error)}); reconnecting.`);
+      host.warn(describe(error)); // SG24: the handoff failed; reconnecting
       await host.stop(old);
       if (!signal.aborted) await host.reconnect(signal, error, previousConnectionId);
       return;

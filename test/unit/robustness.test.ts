@@ -27,7 +27,7 @@ describe("throwing listeners and handlers never derail recovery", () => {
       "state Connected",
       "resumed dropped c2 flushed=0",
     ]);
-    expect(h.warnings.filter((w) => w.includes("threw"))).toHaveLength(4);
+    expect(h.warnings.filter((w) => w.startsWith("SG23 listener "))).toHaveLength(4); // a listener threw
   });
 
   it("a throwing onExit or onResume handler: logged, `error`, and the next handlers and the flow go on", async () => {
@@ -86,7 +86,7 @@ describe("throwing listeners and handlers never derail recovery", () => {
     await tick(1);
     await s;
     expect(h.conn.state).toBe("Connected");
-    expect(h.warnings.some((w) => w.includes("Inside onResume use ctx.invoke/ctx.send"))).toBe(true);
+    expect(h.warnings).toContain("SG7 1000"); // onResume outlived resumeTimeoutMs
   });
 });
 
