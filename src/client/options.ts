@@ -83,47 +83,42 @@ function count(name: string, v: unknown, fallback: number, min: number): number 
   return v;
 }
 
-export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptions {
-  if (typeof o !== "object" || o === null) throw new TypeError("options must be an object.");
-  const exitMethod = o.exitMethod ?? DEFAULT_EXIT_METHOD;
-  if (typeof exitMethod !== "string" || exitMethod === "") throw new TypeError("exitMethod must be a non-empty string.");
+/** `v` if it has JavaScript type `type` (and, for objects, is not null), else a TypeError naming the option. */
+function kind<T>(name: string, v: T, type: "string" | "boolean" | "function" | "object"): T {
+  if (typeof v !== type || v === null) throw new TypeError(`${name} must be a${type === "object" ? "n" : ""} ${type}.`);
+  return v;
+}
 
-  const max = o.maxBufferedMessages ?? 10_000;
-  if (typeof max !== "number") throw new TypeError("maxBufferedMessages must be a number.");
-  if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxBufferedMessages must be an integer ≥ 1 (got ${max}).`);
+export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptions {
+  kind("options", o, "object");
+  const exitMethod = kind("exitMethod", o.exitMethod ?? DEFAULT_EXIT_METHOD, "string");
+  if (exitMethod === "") throw new TypeError("exitMethod must be a non-empty string.");
 
   const methods = o.retryableMethods ?? [];
   if (!Array.isArray(methods) || methods.some((m) => typeof m !== "string")) throw new TypeError("retryableMethods must be an array of strings.");
 
-  if (o.random !== undefined && typeof o.random !== "function") throw new TypeError("random must be a function returning [0, 1).");
-  const policy = o.reconnectPolicy !== undefined ? o.reconnectPolicy : defaultRetryPolicy(o.random ? { random: o.random } : {});
-  if (typeof policy !== "object" || policy === null || typeof policy.nextRetryDelayInMilliseconds !== "function") {
-    throw new TypeError("reconnectPolicy needs nextRetryDelayInMilliseconds().");
-  }
+  if (o.random !== undefined) kind("random", o.random, "function");
+  const policy = kind("reconnectPolicy", o.reconnectPolicy !== undefined ? o.reconnectPolicy : defaultRetryPolicy(o.random ? { random: o.random } : {}), "object");
+  kind("reconnectPolicy.nextRetryDelayInMilliseconds", policy.nextRetryDelayInMilliseconds, "function");
 
-  const logger = o.logger ?? consoleWarnLogger;
-  if (typeof logger !== "object" || logger === null || typeof logger.log !== "function") throw new TypeError("logger must have a log(level, message) method.");
-
-  const retryInitialStart = o.retryInitialStart ?? false;
-  if (typeof retryInitialStart !== "boolean") throw new TypeError("retryInitialStart must be a boolean.");
-  const deliveryIds = o.deliveryIds ?? true;
-  if (typeof deliveryIds !== "boolean") throw new TypeError("deliveryIds must be a boolean.");
+  const logger = kind("logger", o.logger ?? consoleWarnLogger, "object");
+  kind("logger.log", logger.log, "function");
 
   return {
     overlap: resolveOverlap(o.overlap),
     exitMethod,
     drainTimeoutMs: timeout("drainTimeoutMs", o.drainTimeoutMs, 25_000),
     reconnectPolicy: policy,
-    maxBufferedMessages: max,
+    maxBufferedMessages: count("maxBufferedMessages", o.maxBufferedMessages, 10_000, 1),
     retryableMethods: new Set(methods.map((m) => m.toLowerCase())),
     logger,
     migrationGraceMs: timeout("migrationGraceMs", o.migrationGraceMs, 2_000),
     resumeTimeoutMs: timeout("resumeTimeoutMs", o.resumeTimeoutMs, 10_000),
-    retryInitialStart,
+    retryInitialStart: kind("retryInitialStart", o.retryInitialStart ?? false, "boolean"),
     callTimeoutMs: timeout("callTimeoutMs", o.callTimeoutMs, 30_000, true),
     maxMessageBytes: count("maxMessageBytes", o.maxMessageBytes, 32_768, 64),
     maxInterruptions: count("maxInterruptions", o.maxInterruptions, 3, 0),
-    deliveryIds,
+    deliveryIds: kind("deliveryIds", o.deliveryIds ?? true, "boolean"),
     migrationWaitMs: timeout("migrationWaitMs", o.migrationWaitMs, 5_000),
   };
 }
