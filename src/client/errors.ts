@@ -86,3 +86,9 @@ export class InvalidStateError extends Error {
     this.state = state;
   }
 }
+
+/** What was thrown, as an Error (a thrown string or object is wrapped). */
+export const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+/** What was thrown, for a log line: "Name: message". */
+export const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));

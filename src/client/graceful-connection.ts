@@ -8,7 +8,7 @@
 import mitt, { type Emitter } from "mitt";
 import type { LogLevel } from "@microsoft/signalr";
 import { GRACEFUL_QUERY_KEY, GRACEFUL_QUERY_VALUE, HELLO_METHOD, isId, parseExit, parseHello, type ExitPayload } from "../protocol/conventions";
-import { ConnectionStoppedError, InvalidStateError, type InterruptReason, type StopReason } from "./errors";
+import { ConnectionStoppedError, InvalidStateError, describe, toError, type InterruptReason, type StopReason } from "./errors";
 import type { GracefulEvents, ReconnectReason, ResumeReason } from "./events";
 import type { Handoff, HandoffHost } from "./handoff";
 import { assertHubLike, type HubLike } from "./hub-like";
@@ -30,8 +30,6 @@ export interface TimedCalls {
   invoke<T = unknown>(methodName: string, ...args: unknown[]): Promise<T>;
 }
 
-const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
-const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 function preview(v: unknown): string {
   try { return JSON.stringify(v)?.slice(0, 200) ?? String(v); } catch { return String(v); }
 }

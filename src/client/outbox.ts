@@ -6,7 +6,7 @@
 // DELIVERY_METHOD(clientId, n, w) so the server can run it at most once and in order (see
 // docs/client.md, "Delivery"). Invokes travel as they are.
 import { DELIVERY_METHOD } from "../protocol/conventions";
-import { BufferFullError, CallTimeoutError, InvocationInterruptedError, MessageTooLargeError, type InterruptReason } from "./errors";
+import { BufferFullError, CallTimeoutError, InvocationInterruptedError, MessageTooLargeError, toError, type InterruptReason } from "./errors";
 import type { HubLike } from "./hub-like";
 
 export interface Call {
@@ -52,7 +52,6 @@ export interface OutboxOptions {
 }
 
 const noop = () => {};
-const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 export class Outbox {
   private queue: Call[] = [];

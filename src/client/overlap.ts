@@ -5,6 +5,7 @@
 // If the new connection cannot be built or started: the path without it (stop the old one,
 // reconnect it by the policy). Lives in its own entry point, "signalr-graceful/overlap".
 import { DuplicateFilter, type MessageKey } from "./duplicate-filter";
+import { describe, toError } from "./errors";
 import type { Handoff, HandoffFactory, HandoffHost } from "./handoff";
 import { assertHubLike, type HubLike } from "./hub-like";
 import { timeout } from "./options";
@@ -22,8 +23,6 @@ export interface OverlapOptions {
   /** Bound on the keys held. Default 10 000. */
   maxKeys?: number;
 }
-
-const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
 /** The `overlap` option's value: `new GracefulConnection(hub, { overlap: overlap({ createConnection, messageKey }) })`. Validated here, up front. */
 export function overlap(o: OverlapOptions): HandoffFactory {
@@ -87,7 +86,7 @@ class OverlapHandoff implements Handoff {
       }
       if (signal.aborted) return; // stop() stopped it
       this.dedup.reset();
-      const error = e instanceof Error ? e : new Error(String(e));
+      const error = toError(e);
       host.warn(describe(error)); // SG24: the handoff failed; reconnecting
       await host.stop(old);
       if (!signal.aborted) await host.reconnect(signal, error, previousConnectionId);
