@@ -1,6 +1,7 @@
 // Compile-only: checked by `tsc --noEmit -p tsconfig.json`. Every @ts-expect-error line must fail to compile.
 import { HubConnectionBuilder } from "@microsoft/signalr";
 import { GracefulConnection, type ConnectionState, type GracefulEvents } from "../../src/index";
+import { overlap } from "../../src/overlap";
 
 const conn = new GracefulConnection(new HubConnectionBuilder().withUrl("http://localhost/chat").build(), {
   exitMethod: "exit",
@@ -61,3 +62,11 @@ conn.events.on("closed", (e) => {
 });
 // @ts-expect-error deliveryIds is a boolean
 new GracefulConnection(new HubConnectionBuilder().withUrl("x").build(), { deliveryIds: "yes" });
+
+// The overlap handoff comes from its own entry point: the option takes only what overlap() returns.
+const buildHub = () => new HubConnectionBuilder().withUrl("/chat").build();
+new GracefulConnection(buildHub(), { overlap: overlap({ createConnection: buildHub, messageKey: (_m, args) => String(args[0]) }) });
+// @ts-expect-error a plain options object is not a handoff
+new GracefulConnection(buildHub(), { overlap: { createConnection: buildHub, messageKey: () => undefined } });
+// @ts-expect-error messageKey returns a string or undefined
+overlap({ createConnection: buildHub, messageKey: () => 1 });
