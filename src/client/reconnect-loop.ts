@@ -1,6 +1,7 @@
 // The reconnect loop: attempts by the retry policy until one connects, the policy gives up, or the
 // flow's signal is aborted (stop, a newer flow). It knows nothing of states or events: the caller
 // says what an attempt, a wait and a failure mean through the hooks.
+import { toError } from "./errors";
 import type { IRetryPolicy } from "@microsoft/signalr";
 
 export interface ReconnectHooks {
@@ -34,7 +35,7 @@ export async function reconnectLoop(h: ReconnectHooks, signal: AbortSignal, firs
       await h.connect();
     } catch (e) {
       if (signal.aborted) return undefined;
-      error = e instanceof Error ? e : new Error(String(e));
+      error = toError(e);
       h.onFailure(retries + 1, error);
       continue;
     }
