@@ -2,7 +2,7 @@
 // once per change (test files run in parallel forks, so builds are serialised by a lock
 // directory and skipped when the output is newer than every source), and start the result
 // with `dotnet path/to.dll`. Missing `dotnet` skips the .NET tests loudly, or fails them in CI.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,7 +61,7 @@ const isAlive = (pid: number) => {
   }
 };
 
-async function withLock<T>(dir: string, work: () => T): Promise<T> {
+async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
   const lock = join(dir, "obj", ".test-build.lock");
   mkdirSync(join(dir, "obj"), { recursive: true });
   const deadline = Date.now() + 180_000;
@@ -82,13 +82,19 @@ async function withLock<T>(dir: string, work: () => T): Promise<T> {
     }
   }
   try {
-    return work();
+    return await work();
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
 }
 
 const built = new Map<string, Promise<string>>();
+
+/** Every C# project under test/dotnet/ (a directory holding a .csproj of its own name). */
+export const dotnetProjects = (): string[] =>
+  readdirSync(DOTNET_DIR, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(DOTNET_DIR, e.name, `${e.name}.csproj`)))
+    .map((e) => e.name);
 
 /**
  * Builds test/dotnet/<project> (or a project directory given by absolute path; Debug, as a bare `dotnet build` does) unless its output is newer
@@ -106,10 +112,14 @@ export function buildDotnetProject(project: string): Promise<string> {
   if (!p) {
     p = (async () => {
       if (upToDate()) return dll;
-      return withLock(dir, () => {
+      return withLock(dir, async () => {
         if (upToDate()) return dll; // another test file built it while we waited
-        const r = spawnSync("dotnet", ["build", dir, "--nologo", "-v", "q", "-clp:ErrorsOnly"], { encoding: "utf8", env: DOTNET_ENV, timeout: 300_000 });
-        if (r.status !== 0) throw new Error(`dotnet build ${project} failed:\n${r.stdout}\n${r.stderr}`);
+        // Asynchronous, so a build never stalls the timers of servers starting alongside it.
+        await new Promise<void>((resolve, reject) =>
+          execFile("dotnet", ["build", dir, "--nologo", "-v", "q", "-clp:ErrorsOnly"], { encoding: "utf8", env: DOTNET_ENV, timeout: 300_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+            err ? reject(new Error(`dotnet build ${project} failed:\n${stdout}\n${stderr}`)) : resolve(),
+          ),
+        );
         writeFileSync(stamp, new Date().toISOString());
         return dll;
       });

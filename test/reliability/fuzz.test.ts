@@ -92,12 +92,19 @@ const tokenArb = fc.oneof(
   fc.constant(""),
 );
 
-/** The oracle for tokens is the JWT spec as jose implements it, not the kit's code path. */
+/**
+ * The oracle for tokens is the JWT spec as jose implements it, not the kit's code path, plus the
+ * two audience rules Azure applies (docs/emulator.md): hub names are case-insensitive (the real
+ * SDK signs `hub=<lower-case hub>`), and an audience without the port names the endpoint too.
+ */
 async function tokenValid(token: string | undefined, audience: string): Promise<boolean> {
   if (!token) return false;
+  const portless = audience.replace(/^(https?:\/\/[^/:]+):\d+/, "$1");
+  const accepted = new Set([audience, portless].map((a) => a.toLowerCase()));
   try {
-    await jwtVerify(token, new TextEncoder().encode(kit.service.accessKey), { audience, algorithms: ["HS256"] });
-    return true;
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(kit.service.accessKey), { algorithms: ["HS256"] });
+    const auds = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    return auds.some((a) => typeof a === "string" && accepted.has(a.toLowerCase()));
   } catch {
     return false;
   }
