@@ -6,7 +6,7 @@ export type { ExitContext, ExitHandler } from "./client/drain";
 export type { GracefulEvents, ExitIgnoredReason, ReconnectReason, ResumeReason } from "./client/events";
 export type { ConnectionState } from "./client/state";
 export type { GracefulConnectionOptions } from "./client/options";
-export type { HandoffFactory } from "./client/handoff";
+export type { Handoff, HandoffFactory, HandoffHost } from "./client/handoff";
 export type { HubLike } from "./client/hub-like";
 export { BufferFullError, CallTimeoutError, ConnectionStoppedError, InvalidStateError, InvocationInterruptedError, MessageTooLargeError } from "./client/errors";
 export type { InterruptReason, StopReason } from "./client/errors";
