@@ -14,6 +14,8 @@ const external = (id) =>
 // code): only the names listed here, each private to one bundle. Never a name that crosses a bundle
 // or a seam (HandoffHost/Handoff, ILogger.log, HubConnection's members) or a built-in (call, add…).
 const PRIVATE = [
+  "appHandlers", "eachApp", "gotClose", "gotExit", "gotHello", "gotReconnected", "gotReconnecting", "hasLeft", "isAccepted", "isCurrent",
+  "forget", "hello", "lastKnown", "refused", "resuming", "servers", "wiring", "wiringHost",
   "_serverId", "_state", "arm", "awaitMigration", "barriers", "connectFirst", "connectionDown", "connectionUp", "considerExit",
   "current", "deferred", "detachers", "dispatch", "done", "exitHandlers", "fail", "finish", "flight", "flow", "forgetConnection",
   "gen", "go", "handoffHost", "idleWaiters", "interrupt", "knownStops", "lastConnectionId", "lastMigration", "lastServerId",

@@ -7,14 +7,17 @@
 // which aborts the old one's signal; the flow checks `signal.aborted` where it resumes after an await.
 import mitt, { type Emitter } from "mitt";
 import type { LogLevel } from "@microsoft/signalr";
-import { GRACEFUL_QUERY_KEY, GRACEFUL_QUERY_VALUE, HELLO_METHOD, isId, parseExit, parseHello, type ExitPayload } from "../protocol/conventions";
+import { parseHello, type ExitPayload } from "../protocol/conventions";
 import { ConnectionStoppedError, InvalidStateError, describe, toError, type InterruptReason, type StopReason } from "./errors";
 import type { GracefulEvents, ReconnectReason, ResumeReason } from "./events";
 import type { Handoff, HandoffHost } from "./handoff";
 import { assertHubLike, type HubLike } from "./hub-like";
 import { Level } from "./logger";
 import { resolveOptions, type GracefulConnectionOptions, type ResolvedOptions } from "./options";
-import { drain, drainBudget, type ExitContext, type ExitHandler } from "./drain";
+import { drain, drainBudget, type ExitHandler } from "./drain";
+import { decideExit, readExit } from "./exit-decision";
+import { HubWiring, markGraceful, type HubMethodHandler } from "./hub-wiring";
+import { Servers } from "./servers";
 import { Outbox } from "./outbox";
 import { reconnectLoop } from "./reconnect-loop";
 import { runResumeHandlers, type ResumeContext, type ResumeHandler } from "./resume";
@@ -22,7 +25,7 @@ import type { ConnectionState } from "./state";
 import { next, type TransitionEvent } from "./transitions";
 import { TimerSet, type Timer } from "./timer-set";
 
-export type HubMethodHandler = (...args: any[]) => unknown;
+export type { HubMethodHandler };
 
 /** `send`/`invoke` with their own time limit: `conn.withTimeout(5_000).invoke("Slow")`. */
 export interface TimedCalls {
@@ -47,13 +50,12 @@ export class GracefulConnection {
   private readonly timers = new TimerSet();
   private readonly exitHandlers: ExitHandler[] = [];
   private readonly resumeHandlers: ResumeHandler[] = [];
-  private readonly userHandlers = new Map<string, Map<HubMethodHandler, HubMethodHandler>>();
+  /** Our handlers and callbacks on each connection, and the app's handlers (hub-wiring.ts). */
+  private readonly wiring: HubWiring;
+  /** The server we are on, the ones we left, the last migration (servers.ts). */
+  private readonly servers = new Servers();
 
   private _state: ConnectionState = "Disconnected";
-  private _serverId: string | undefined;
-  private lastServerId: string | undefined;
-  /** Servers we left after their exit: a late re-broadcast from them is not for us. */
-  private readonly leftServers: string[] = [];
   private lastConnectionId: string | undefined;
   /** The running async flow; newFlow() aborts it. */
   private flow = new AbortController();
@@ -68,21 +70,15 @@ export class GracefulConnection {
   /** Why the last run ended; undefined until the first start(). */
   private lastStop: StopReason | undefined;
   private unusableSince = 0;
-  /** The last migration acted upon ("from>to"): a repeated notice re-sends nothing. */
-  private lastMigration: string | undefined;
   /** An exit for MigrateClients: the time we wait for our migration before draining instead. */
   private migrationWait: Timer | undefined;
   /** The reconnect loop's current delay, cut short by retryNow(). */
   private retryDelay: Timer | undefined;
-  /** Stop promises of the HubConnection already accounted for (ours, or seen at a close). */
-  private readonly knownStops = new WeakSet<object>();
   /** An exit or a migration that arrived while a resume ran: acted upon once it completes (an exit wins). */
   private deferred: ExitPayload | "migrated" | undefined;
   private startWaiter: { resolve(): void; reject(e: Error): void } | undefined;
   private stopPromise: Promise<void> | undefined;
   private reportingError = false;
-  /** Per attached connection: removes the handlers attach() registered on it. */
-  private readonly detachers = new Map<HubLike, () => void>();
 
   constructor(hub: HubLike, options?: GracefulConnectionOptions) {
     assertHubLike(hub);
@@ -99,8 +95,19 @@ export class GracefulConnection {
         this.emit("undelivered", { method: c.method, kind: c.send ? "send" : "invoke", error });
       },
     });
+    this.wiring = new HubWiring({
+      exitMethod: o.exitMethod,
+      isAccepted: (h) => h === this.hub || h === this.handoff?.incoming,
+      isCurrent: (h) => h === this.hub,
+      gotHello: this.onHelloMessage,
+      gotExit: this.onExitMessage,
+      gotClose: (e, refused) => this.onHubClose(e, refused),
+      gotReconnecting: (e) => this.onHubReconnecting(e),
+      gotReconnected: (id) => this.onHubReconnected(id),
+      liveHubs: () => (this.handoff ? [this.hub, ...this.handoff.others()] : [this.hub]),
+    });
     this.handoff = this.opts.overlap?.(this.handoffHost());
-    this.attach(hub);
+    this.wiring.attach(hub);
     if ((hub as unknown as { _reconnectPolicy?: unknown })._reconnectPolicy) {
       this.log(Level.Information, 1);
     }
@@ -114,7 +121,7 @@ export class GracefulConnection {
   /** The underlying connection id, while a connection exists. */
   get connectionId(): string | undefined { return this.hub.connectionId ?? undefined; }
   /** The app server serving this connection, from the hello convention; undefined until it arrives. */
-  get serverId(): string | undefined { return this._serverId; }
+  get serverId(): string | undefined { return this.servers.current; }
   /** This client's id in delivery markers (random per GracefulConnection; servers de-duplicate by it). */
   get clientId(): string { return this.outbox.clientId; }
     /** Number of app calls waiting in the outbound buffer. */
@@ -183,34 +190,23 @@ export class GracefulConnection {
   on(methodName: string, handler: HubMethodHandler): void {
     if (typeof methodName !== "string" || methodName === "") throw new TypeError("methodName must be a non-empty string.");
     if (typeof handler !== "function") throw new TypeError("handler must be a function.");
-    const key = methodName.toLowerCase();
-    let handlers = this.userHandlers.get(key);
-    if (!handlers) this.userHandlers.set(key, (handlers = new Map()));
-    if (handlers.has(handler)) return;
-    const wrapped: HubMethodHandler = (...args) => {
-      if (this.handoff?.drops(methodName, args, wrapped)) return undefined;
-      try {
-        return handler(...args);
-      } catch (e) {
-        this.report("handler", e, methodName);
-        throw e;
-      }
-    };
-    handlers.set(handler, wrapped);
-    for (const hub of this.liveHubs()) hub.on(methodName, wrapped);
+    this.wiring.on(methodName, handler, (h) => {
+      const wrapped: HubMethodHandler = (...args) => {
+        if (this.handoff?.drops(methodName, args, wrapped)) return undefined;
+        try {
+          return h(...args);
+        } catch (e) {
+          this.report("handler", e, methodName);
+          throw e;
+        }
+      };
+      return wrapped;
+    });
   }
 
   /** Like HubConnection.off: one handler, or all of the app's handlers for the method. */
   off(methodName: string, handler?: HubMethodHandler): void {
-    const key = String(methodName).toLowerCase();
-    const handlers = this.userHandlers.get(key);
-    if (!handlers) return;
-    for (const [original, wrapped] of [...handlers]) {
-      if (handler && original !== handler) continue;
-      for (const hub of this.liveHubs()) hub.off(methodName, wrapped);
-      handlers.delete(original);
-    }
-    if (handlers.size === 0) this.userHandlers.delete(key);
+    this.wiring.off(methodName, handler);
   }
 
   /** App work to finish before a server-requested close (run in registration order, each awaited). Returns an unsubscribe function. */
@@ -225,47 +221,13 @@ export class GracefulConnection {
 
   // ---- the connections ------------------------------------------------------------------
 
-  /**
-   * Registers the SDK's and the app's handlers and callbacks on a connection. Each is tied to that
-   * connection: a callback from one that is no longer ours (a retired or failed handoff connection)
-   * is ignored — its close is never taken as a drop.
-   */
-  private attach(hub: HubLike): void {
-    markGraceful(hub);
-    const accepted = () => hub === this.hub || hub === this.handoff?.incoming;
-    const hello = (...args: unknown[]) => { if (accepted()) this.onHelloMessage(...args); };
-    const exit = (...args: unknown[]) => { if (accepted()) this.onExitMessage(...args); };
-    hub.on(HELLO_METHOD, hello);
-    hub.on(this.opts.exitMethod, exit);
-    hub.onclose((e) => { if (hub === this.hub) this.onHubClose(e, this.serverRefused(hub)); });
-    hub.onreconnecting((e) => { if (hub === this.hub) this.onHubReconnecting(e); });
-    hub.onreconnected((id) => { if (hub === this.hub) this.onHubReconnected(id); });
-    for (const [method, handlers] of this.userHandlers) for (const wrapped of handlers.values()) hub.on(method, wrapped);
-    this.detachers.set(hub, () => {
-      hub.off(HELLO_METHOD, hello);
-      hub.off(this.opts.exitMethod, exit);
-      for (const [method, handlers] of this.userHandlers) for (const wrapped of handlers.values()) hub.off(method, wrapped);
-    });
-  }
-
-  /** Removes every handler attach() put on a connection we no longer use. */
-  private detach(hub: HubLike): void {
-    this.detachers.get(hub)?.();
-    this.detachers.delete(hub);
-  }
-
-  /** Every connection app handlers must be on: the current one, plus the other one during a handoff. */
-  private liveHubs(): HubLike[] {
-    return this.handoff ? [this.hub, ...this.handoff.others()] : [this.hub];
-  }
-
   /** What a handoff may do with this connection (handoff.ts): a few steps, nothing else. */
   private handoffHost(): HandoffHost {
     const self = this;
     return {
       get hub() { return self.hub; },
-      attach: (hub) => this.attach(hub),
-      detach: (hub) => this.detach(hub),
+      attach: (hub) => this.wiring.attach(hub),
+      detach: (hub) => this.wiring.detach(hub),
       stop: (hub) => this.stopQuietly(hub),
       adopt: (hub) => {
         this.hub = hub;
@@ -309,7 +271,7 @@ export class GracefulConnection {
     this.rejectEverything(error);
     const other = this.handoff?.abandon(); // mid-handoff: the second connection goes too
     await Promise.all([this.hub, ...(other ? [other] : [])].map((hub) => this.stopQuietly(hub)));
-    if (other) this.detach(other);
+    if (other) this.wiring.detach(other);
     this.go("stopped");
     this.emit("closed", { reason: "stop" });
   }
@@ -347,8 +309,7 @@ export class GracefulConnection {
     this.deferred = undefined;
     this.migrationWait?.clear();
     this.migrationWait = undefined;
-    this.lastMigration = undefined;
-    this._serverId = undefined;
+    this.servers.forget();
   }
 
   private rejectEverything(error: ConnectionStoppedError): void {
@@ -417,7 +378,7 @@ export class GracefulConnection {
     const ctx: ResumeContext = {
       reason,
       connectionId,
-      get serverId() { return self._serverId; },
+      get serverId() { return self.servers.current; },
       previousConnectionId,
       invoke: <T>(m: string, ...a: unknown[]) => this.call(m, a, false, this.opts.callTimeoutMs, on) as Promise<T>,
       send: (m: string, ...a: unknown[]) => this.call(m, a, true, this.opts.callTimeoutMs, on) as Promise<void>,
@@ -433,8 +394,8 @@ export class GracefulConnection {
     this.go("resumed");
     if (!alive()) return;
     this.emit("resumed", handoff
-      ? { reason, connectionId, serverId: this._serverId, flushed, gapMs: 0, handoff: true }
-      : { reason, connectionId, serverId: this._serverId, flushed, gapMs: Date.now() - this.unusableSince });
+      ? { reason, connectionId, serverId: this.servers.current, flushed, gapMs: 0, handoff: true }
+      : { reason, connectionId, serverId: this.servers.current, flushed, gapMs: Date.now() - this.unusableSince });
     const waiter = this.startWaiter;
     this.startWaiter = undefined;
     waiter?.resolve();
@@ -449,40 +410,23 @@ export class GracefulConnection {
   // ---- exit (WaitForClientsClose) -------------------------------------------------------
 
   private readonly onExitMessage = (...args: unknown[]): void => {
-    const raw = args[0];
-    if (raw && typeof raw === "object" && "serverId" in raw && !isId((raw as { serverId: unknown }).serverId)) {
-      this.log(Level.Warning, 8, preview(raw));
-      return;
-    }
-    const parsed = parseExit(raw);
-    if (raw !== undefined && raw !== null && parsed === undefined) {
-      this.log(Level.Warning, 9, preview(raw));
-    }
-    this.considerExit(parsed ?? {});
+    const { payload, warn } = readExit(args[0]);
+    if (warn) this.log(Level.Warning, warn, preview(args[0]));
+    if (payload) this.considerExit(payload);
   };
 
+  /** Acts on decideExit's answer (exit-decision.ts). */
   private considerExit(p: ExitPayload): void {
-    const ours = this._serverId;
-    const ignore = (reason: GracefulEvents["exitIgnored"]["reason"]) => {
-      this.log(Level.Information, 10, `${reason} ${p.serverId} ${ours}`);
-      this.emit("exitIgnored", { serverId: p.serverId, currentServerId: ours, reason });
-    };
-    if (p.serverId !== undefined && p.serverId !== ours) {
-      if (ours !== undefined) return ignore("otherServer");
-      if (this.leftServers.includes(p.serverId)) return ignore("alreadyLeft");
+    const ours = this.servers.current;
+    const d = decideExit(p, { state: this._state, serverId: ours, hasLeft: (id) => this.servers.hasLeft(id), up: this.up, resuming: this.link === "resuming" });
+    if (d === "drain") void this.drain(p);
+    else if (d === "awaitMigration") this.awaitMigration(p);
+    else if (d === "defer") this.deferred = p;
+    else if (d === "noConnection") this.log(Level.Debug, 11, this._state);
+    else if (d !== "none") {
+      this.log(Level.Information, 10, `${d} ${p.serverId} ${ours}`);
+      this.emit("exitIgnored", { serverId: p.serverId, currentServerId: ours, reason: d });
     }
-    if (this._state === "Draining") return ignore("alreadyDraining");
-    if (!this.up) {
-      this.log(Level.Debug, 11, this._state);
-      return;
-    }
-    if (this.link === "resuming") {
-      this.deferred = p; // acted upon once the running resume completes
-      return;
-    }
-    if (this._state !== "Connected") return;
-    if (p.mode === "MigrateClients") this.awaitMigration(p);
-    else void this.drain(p);
   }
 
   /**
@@ -524,10 +468,7 @@ export class GracefulConnection {
     if (finished === undefined) return;
     if (!finished) this.log(Level.Warning, 13, `${budget}`);
     const previousConnectionId = this.lastConnectionId;
-    if (this._serverId !== undefined) {
-      this.leftServers.push(this._serverId);
-      if (this.leftServers.length > 16) this.leftServers.shift();
-    }
+    this.servers.leave();
     this.connectionDown("exit");
     this.go("drained");
     if (this.handoff) return this.handoff.run(signal, previousConnectionId);
@@ -544,22 +485,17 @@ export class GracefulConnection {
       this.log(Level.Warning, 14, preview(args[0]));
       return;
     }
-    if (hello.serverId !== this._serverId) {
-      this._serverId = hello.serverId;
-      const previous = this.lastServerId;
-      this.lastServerId = hello.serverId;
-      this.emit("server", previous !== undefined && previous !== hello.serverId ? { serverId: hello.serverId, previous } : { serverId: hello.serverId });
-    }
-    if (hello.migratedFrom === undefined) return;
-    const move = `${hello.migratedFrom}>${hello.serverId}`;
-    if (move === this.lastMigration) {
+    const news = this.servers.hello(hello);
+    if (news.server) this.emit("server", news.server);
+    const m = news.migration;
+    if (!m) return;
+    if (m === "repeat") {
       this.log(Level.Information, 15);
       return;
     }
-    this.lastMigration = move;
     this.migrationWait?.clear();
     this.migrationWait = undefined;
-    this.emit("migrated", { from: hello.migratedFrom, to: hello.serverId, connectionId: this.connectionId });
+    this.emit("migrated", { from: m.from, to: m.to, connectionId: this.connectionId });
     if (!this.up) return;
     // Completions the old server had not written yet are lost: re-send retryable calls (sends
     // included: the server de-duplicates them) now; the others get migrationGraceMs.
@@ -638,33 +574,13 @@ export class GracefulConnection {
     return undefined;
   }
 
-  /** Stops a HubConnection, remembering its stop promise: the close that follows is ours, not the server's. */
-  private stopHub(hub: HubLike): Promise<void> {
-    const p = hub.stop();
-    const own = (hub as { _stopPromise?: object })._stopPromise;
-    if (own) this.knownStops.add(own);
-    return p;
-  }
-
   /** Stops a HubConnection; a failure is logged (the connection is gone either way), never thrown. */
   private async stopQuietly(hub: HubLike): Promise<void> {
     try {
-      await this.stopHub(hub);
+      await this.wiring.stop(hub);
     } catch (e) {
       this.log(Level.Warning, 20, describe(e));
     }
-  }
-
-  /**
-   * Whether the server's Close message disallowed reconnecting. @microsoft/signalr (8–10) tells no
-   * one; it then stops itself through `_stopInternal`, which leaves a new `_stopPromise` that we did
-   * not cause (with `allowReconnect: true` it does not). Checked against all three by the e2e matrix.
-   */
-  private serverRefused(hub: HubLike): boolean {
-    const p = (hub as { _stopPromise?: object })._stopPromise;
-    if (!p || this.knownStops.has(p)) return false;
-    this.knownStops.add(p);
-    return true;
   }
 
   // ---- plumbing -------------------------------------------------------------------------
@@ -720,15 +636,4 @@ export class GracefulConnection {
   private log(level: LogLevel, code: number, detail = ""): void {
     try { this.opts.logger.log(level, `SG${code}${detail && ` ${detail}`}`); } catch { /* a broken logger must not break recovery */ }
   }
-}
-
-/** Adds `graceful=1` to the hub URL (HubConnection.baseUrl is settable while Disconnected): servers send the hello only to marked connections. */
-function markGraceful(hub: HubLike): void {
-  const h = hub as { baseUrl?: unknown; state: string };
-  if (typeof h.baseUrl !== "string" || h.state !== "Disconnected") return;
-  const url = h.baseUrl;
-  if (new RegExp(`[?&]${GRACEFUL_QUERY_KEY}=`).test(url)) return;
-  try {
-    h.baseUrl = `${url}${url.includes("?") ? "&" : "?"}${GRACEFUL_QUERY_KEY}=${GRACEFUL_QUERY_VALUE}`;
-  } catch { /* a HubLike whose baseUrl cannot be set: unmarked */ }
 }
