@@ -7,15 +7,8 @@ import { GracefulConnection } from "../../src/index.js";
 import { MiniLoadBalancer } from "../../src/testing/index.js";
 import { AspNetServer } from "../dotnet/aspnet-server.js";
 import { describeDotnet } from "../dotnet/dotnet.js";
+import type { ChatMessage } from "./chat-fixture.js";
 
-interface ChatMessage {
-  id: number;
-  clientMsgId: string;
-  user: string;
-  seq: number;
-  text: string;
-  serverId: string;
-}
 
 class Chatter {
   readonly conn: GracefulConnection;

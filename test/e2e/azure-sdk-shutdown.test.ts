@@ -10,7 +10,7 @@ import { MiniService } from "../../src/service/mini-service.js";
 import { MiniLoadBalancer } from "../../src/server/load-balancer.js";
 import type { MiniServer } from "../../src/server/mini-server.js";
 import { describeDotnet } from "../dotnet/dotnet.js";
-import { ChatClient, allBack, chatEvents, until, type ChatMessage } from "./chat-fixture.js";
+import { ChatClient, allBack, chatEvents, until, type ChatMessage, stopClients } from "./chat-fixture.js";
 import { ChatServerProcess, ChatStoreServer, type ShutdownModeName } from "./azure-sdk-fixture.js";
 
 describeDotnet("the real Azure SignalR server SDK against the kit's service", () => {
@@ -122,8 +122,7 @@ describeDotnet("the real Azure SignalR server SDK against the kit's service", ()
       for (const s of servers) writeFileSync(join(dir, `azure-sdk-${s.id}.log`), s.lines.join("\n"));
       writeFileSync(join(dir, "azure-sdk-clients.log"), clients.map((c) => `${c.user} accepted=${c.accepted.join(",")}\n  ${c.history.join("\n  ")}`).join("\n"));
     }
-    for (const c of clients) c.stopChatting();
-    await Promise.allSettled(clients.map((c) => c.conn.stop()));
+    await stopClients(clients);
     await Promise.allSettled(servers.map((s) => s.kill()));
     await lb?.stop();
     await store?.stop();

@@ -176,6 +176,12 @@ export class ChatClient extends EventEmitter {
 }
 
 /** Resolves once `cond()` holds, re-checking on each of the given emitters' events; rejects after `ms`. */
+/** Stops every client's chat loop and its connection; for a test's teardown. */
+export async function stopClients(clients: readonly ChatClient[]): Promise<void> {
+  for (const c of clients) c.stopChatting();
+  await Promise.allSettled(clients.map((c) => c.conn.stop()));
+}
+
 export function until(cond: () => boolean, emitters: { on: Function; off: Function; name: string }[], ms: number, what: string, detail?: () => string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (cond()) return resolve();

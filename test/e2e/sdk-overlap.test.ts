@@ -3,15 +3,14 @@
 // message must still reach every client exactly once and in per-sender order: nothing fell in a gap.
 import { afterEach, describe, expect, it } from "vitest";
 import { GracefulShutdownMode, type MiniServer } from "../../src/testing/index.js";
-import { ChatClient, ChatStore, allBack as allBackIn, chatEvents, chatHub, until } from "./chat-fixture.js";
+import { ChatClient, ChatStore, allBack as allBackIn, chatEvents, chatHub, until, stopClients } from "./chat-fixture.js";
 import { startKit, type Kit } from "./kit.js";
 import { SIGNALR_VERSIONS } from "./signalr-versions.js";
 
 let kit: Kit;
 let clients: ChatClient[] = [];
 afterEach(async () => {
-  for (const c of clients) c.stopChatting();
-  await Promise.all(clients.map((c) => c.conn.stop().catch(() => {})));
+  await stopClients(clients);
   clients = [];
   await kit?.close();
 });

@@ -5,15 +5,14 @@ import { HttpTransportType, type HubConnectionBuilder } from "@microsoft/signalr
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, describe, expect, it } from "vitest";
 import { GracefulShutdownMode } from "../../src/testing/index.js";
-import { ChatClient, ChatStore, allBack, chatEvents, chatHub, until } from "./chat-fixture.js";
+import { ChatClient, ChatStore, allBack, chatEvents, chatHub, until, stopClients } from "./chat-fixture.js";
 import { startKit, type Kit } from "./kit.js";
 import { CELLS } from "./transports.js";
 
 let kit: Kit | undefined;
 let clients: ChatClient[] = [];
 afterEach(async () => {
-  for (const c of clients) c.stopChatting();
-  await Promise.all(clients.map((c) => c.conn.stop().catch(() => {})));
+  await stopClients(clients);
   clients = [];
   await kit?.close();
   kit = undefined;
