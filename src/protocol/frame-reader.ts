@@ -3,6 +3,7 @@
 // arrive in arbitrary chunks; each byte is scanned once, so a record dribbled in one byte
 // at a time costs linear time, and the caller can stop reading (backpressure) between
 // records without losing anything: records are only cut out when asked for.
+import { RECORD_SEPARATOR_CODE } from "./json-hub-protocol.js";
 
 /** Bytes held in arrival order, consumed from the front. */
 class ByteQueue {
@@ -100,7 +101,7 @@ export class RecordReader {
 
   /** The next whole record (without its separator), or undefined until one is complete. */
   next(): Uint8Array | undefined {
-    const at = this.q.indexOf(0x1e);
+    const at = this.q.indexOf(RECORD_SEPARATOR_CODE);
     if (at < 0) {
       if (this.q.length > this.maxRecordBytes) throw new FramingError(`The maximum message size of ${this.maxRecordBytes}B was exceeded.`);
       return undefined;

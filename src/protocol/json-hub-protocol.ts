@@ -120,13 +120,6 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
   return false;
 }
 
-/** Splits text on the separator. Returns the complete records and the trailing partial one. */
-export function splitRecords(text: string): { records: string[]; rest: string } {
-  const parts = text.split(RECORD_SEPARATOR);
-  const rest = parts.pop() ?? "";
-  return { records: parts, rest };
-}
-
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isId = (v: unknown): v is string => typeof v === "string" && v.length > 0;
 
@@ -202,11 +195,4 @@ export function formatMessage(message: HubMessage | Record<string, unknown>): st
   return JSON.stringify(message) + RECORD_SEPARATOR;
 }
 
-export const PING_RECORD = formatMessage({ type: MessageType.Ping });
 
-export function closeRecord(error?: string, allowReconnect?: boolean): string {
-  const m: CloseMessage = { type: MessageType.Close };
-  if (error !== undefined) m.error = error;
-  if (allowReconnect) m.allowReconnect = true;
-  return formatMessage(m);
-}

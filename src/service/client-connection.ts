@@ -6,7 +6,7 @@
 // sequence messages are its own business.
 import { FramingError, RecordReader, VarintFrameReader } from "../protocol/frame-reader.js";
 import { hubProtocol, type HubProtocol } from "../protocol/hub-protocol.js";
-import { InvalidDataError, MessageType, parseHandshake, type HandshakeRequest } from "../protocol/json-hub-protocol.js";
+import { InvalidDataError, MessageType, RECORD_SEPARATOR_CODE, parseHandshake, type HandshakeRequest } from "../protocol/json-hub-protocol.js";
 import type { ClientTransport } from "./client-transport.js";
 import { frame } from "../protocol/varint-framing.js";
 import { MessageBuffer } from "./message-buffer.js";
@@ -47,7 +47,6 @@ export interface ClientConnectionEvents {
   onTransportChange(conn: ClientConnection, change: { lost: true } | { resent: number }): void;
 }
 
-const SEPARATOR = 0x1e;
 const ACK_INTERVAL_MS = 1_000;
 const READY_GRACE_MS = 1_000;
 
@@ -285,7 +284,7 @@ export class ClientConnection {
         }
         end = Math.min(payload.length, i + length);
       } else {
-        const at = payload.indexOf(SEPARATOR, pos);
+        const at = payload.indexOf(RECORD_SEPARATOR_CODE, pos);
         end = at < 0 ? payload.length : at + 1;
       }
       yield payload.subarray(pos, end);
@@ -338,7 +337,7 @@ export class ClientConnection {
       type = peekMessagePackType(data.subarray(i));
     } else {
       const end = data.length - 1;
-      if (data[end] !== SEPARATOR || end > this.limits.maxMessageBytes || data.indexOf(SEPARATOR) !== end) return false;
+      if (data[end] !== RECORD_SEPARATOR_CODE || end > this.limits.maxMessageBytes || data.indexOf(RECORD_SEPARATOR_CODE) !== end) return false;
       type = peekJsonType(data.subarray(0, end));
     }
     if (!isSequenced(type)) return false; // pings, closes, acks: the general path reads them
@@ -468,7 +467,7 @@ export class ClientConnection {
 function withSeparator(record: Uint8Array): Uint8Array {
   const out = Buffer.allocUnsafe(record.length + 1);
   out.set(record, 0);
-  out[record.length] = SEPARATOR;
+  out[record.length] = RECORD_SEPARATOR_CODE;
   return out;
 }
 

@@ -2,9 +2,9 @@
 // the connection. The real SDK may write a hub message (a hello from OnConnectedAsync) before the
 // handshake answer has gone out; the client rejects anything before the answer, so the service
 // holds such messages back and delivers them right after it, as Azure does.
+import { RECORD_SEPARATOR_CODE } from "../protocol/json-hub-protocol.js";
 import { DataMessageType, type Extensions } from "../protocol/service-protocol.js";
 
-const RECORD_SEPARATOR = 0x1e;
 
 /**
  * True when the payload starts with a handshake response record: `{}` or `{"error":…}` — a JSON
@@ -19,7 +19,7 @@ export function isHandshakeAnswer(payload: Uint8Array, ext?: Extensions): boolea
 /** Bytes taken by a leading handshake response record (separator included), or 0. */
 export function handshakeAnswerLength(payload: Uint8Array): number {
   if (payload[0] !== 0x7b /* { */) return 0;
-  const end = payload.indexOf(RECORD_SEPARATOR);
+  const end = payload.indexOf(RECORD_SEPARATOR_CODE);
   if (end < 0) return 0;
   try {
     const v: unknown = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, end).toString("utf8"));

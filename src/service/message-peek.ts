@@ -25,13 +25,7 @@ export function peekJsonType(record: Uint8Array): MessageType {
     const after = record[9];
     if (isKnownType(d) && (after === 0x2c || after === 0x7d)) return d as MessageType;
   }
-  let text: string;
-  try {
-    text = utf8.decode(record);
-  } catch {
-    text = "\uFFFD"; // parseMessage then fails with "Error reading JSON." like any other non-JSON record
-  }
-  return parseMessage(text).type;
+  return decodeRecord(record, false).type;
 }
 
 /** Type of a MessagePack message (the frame without its length prefix). Throws InvalidDataError for a bad one. */
@@ -49,7 +43,7 @@ export function decodeRecord(record: Uint8Array, binary: boolean): HubMessage {
   try {
     text = utf8.decode(record);
   } catch {
-    text = "\uFFFD";
+    text = "\uFFFD"; // parseMessage then fails with "Error reading JSON." like any other non-JSON record
   }
   return parseMessage(text);
 }
