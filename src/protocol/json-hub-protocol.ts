@@ -195,4 +195,3 @@ export function formatMessage(message: HubMessage | Record<string, unknown>): st
   return JSON.stringify(message) + RECORD_SEPARATOR;
 }
 
-

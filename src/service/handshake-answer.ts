@@ -5,7 +5,6 @@
 import { RECORD_SEPARATOR_CODE } from "../protocol/json-hub-protocol.js";
 import { DataMessageType, type Extensions } from "../protocol/service-protocol.js";
 
-
 /**
  * True when the payload starts with a handshake response record: `{}` or `{"error":…}` — a JSON
  * object with no `type`, which every hub message has. The SDK may also say so in the extension

@@ -143,7 +143,6 @@ interface Binding {
   swallowAnswer: boolean;
 }
 
-
 const NEGOTIATE_BODY_LIMIT = 64 * 1024;
 /** Bytes held for one client before its server's handshake answer (with maxEarlyMessages). */
 const EARLY_BYTES_LIMIT = 1024 * 1024;
