@@ -194,4 +194,3 @@ function validate(v: Record<string, unknown>): HubMessage {
 export function formatMessage(message: HubMessage | Record<string, unknown>): string {
   return JSON.stringify(message) + RECORD_SEPARATOR;
 }
-
