@@ -3,7 +3,7 @@
 // MessagePack array framed with a varint length; a WebSocket frame may hold several. Layouts were
 // checked byte for byte against the SDK's own serializer (test/unit/service-protocol.test.ts).
 // Optional members travel in an "extension map" keyed by small integers (ExtensibleServiceMessage).
-import { decode, encode } from "@msgpack/msgpack";
+import { Decoder, Encoder } from "@msgpack/msgpack";
 import { frame, unframe } from "./varint-framing.js";
 
 export const SERVICE_PROTOCOL_VERSION = 1;
@@ -170,13 +170,18 @@ export function encodeServiceMessage(m: ServiceMessage): Uint8Array {
  * reads them with ReadInt32) and @msgpack/msgpack writes every map key as a string, so a `Map`
  * item is written by hand: header, then each key and value encoded on their own.
  */
+// One encoder and one decoder for every message: msgpack's encode()/decode() build a new one
+// (with its 2 KB buffer) per call, which cost more than the encoding of these small messages.
+const encoder = new Encoder({ useBigInt64: true });
+const decoder = new Decoder({ useBigInt64: false });
+
 function encodeTopArray(items: unknown[]): Uint8Array {
   const parts: Uint8Array[] = [items.length < 16 ? Uint8Array.of(0x90 + items.length) : Uint8Array.of(0xdc, items.length >> 8, items.length & 0xff)];
   for (const item of items) {
     if (item instanceof Map) {
       parts.push(Uint8Array.of(0x80 + item.size)); // at most 6 members: always a fixmap
-      for (const [k, v] of item) parts.push(encode(k), encode(v, { useBigInt64: true }));
-    } else parts.push(encode(item, { useBigInt64: true }));
+      for (const [k, v] of item) parts.push(encoder.encode(k), encoder.encode(v));
+    } else parts.push(encoder.encode(item));
   }
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let pos = 0;
@@ -299,7 +304,7 @@ export function decodeServiceMessages(data: Uint8Array): ServiceMessage[] {
 function decodeOne(p: Uint8Array): ServiceMessage {
   let value: unknown;
   try {
-    value = decode(p, { useBigInt64: false });
+    value = decoder.decode(p);
   } catch (e) {
     throw new ServiceProtocolError(`Not MessagePack: ${(e as Error).message}`);
   }
