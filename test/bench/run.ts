@@ -4,16 +4,19 @@
 //
 // Options (defaults in brackets; --quick shrinks everything to finish in under a minute):
 //   --quick                    CI size
-//   --only=a,b                 sections: transitions, overhead, limit, scale, size [all]
+//   --only=a,b                 sections: transitions, overhead, limit, scale, size, gap [all]
 //   --clients=N                transition clients per scenario [100; quick 20]
 //   --broadcast=N              broadcast fan-out clients [1000; quick 200]
 //   --migrate=N                connections moved by one MigrateClients shutdown [1000; quick 200]
 //   --scale=1000,5000,10000    connection counts held [1000,5000,10000; quick 1000]
 //   --pairs=N                  adjacent A/B pairs for the ratio sections [24; quick 8]
+//   --rounds=N                 server shutdowns per exit-gap set-up, 20 clients [15; quick 5]; 1 client: 4×
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { GracefulShutdownMode } from "../../src/testing/index.js";
+import { DUP_KINDS, exitDuplicates } from "./exit-duplicates.js";
+import { exitGapSetup, type GapSetupResult } from "./exit-gap.js";
 import { broadcast, echoVsRelay, migrateMany } from "./limit.js";
 import { overhead } from "./overhead.js";
 import { scale } from "./scale.js";
@@ -32,7 +35,7 @@ const num = (name: string, full: number, quick: number) => {
 };
 
 const quick = flag("quick");
-const SECTIONS = ["transitions", "overhead", "limit", "scale", "size"] as const;
+const SECTIONS = ["transitions", "overhead", "limit", "scale", "size", "gap"] as const;
 const only = opt("only")?.split(",") ?? [...SECTIONS];
 for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new RangeError(`Unknown section '${s}' (sections: ${SECTIONS.join(", ")})`);
 const settings = {
@@ -42,6 +45,7 @@ const settings = {
   migrate: num("migrate", 1000, 200),
   scale: (opt("scale") ?? (quick ? "1000" : "1000,5000,10000")).split(",").map(Number),
   pairs: num("pairs", 24, 8),
+  rounds: num("rounds", 15, 5),
 };
 
 const results: Record<string, unknown> = {
@@ -136,6 +140,31 @@ if (only.includes("size")) {
       ["@microsoft/signalr (browser min)", kb(size.signalr!.minBytes), kb(size.signalr!.gzipBytes)],
       ["both on a page (gzipped as one)", kb(size.total!.minBytes), kb(size.total!.gzipBytes)],
     ],
+  );
+}
+
+if (only.includes("gap")) {
+  const setups: GapSetupResult[] = [];
+  for (const [where, clients, nodeHttp] of [
+    ["bench process", 20, false],
+    ["own process", 20, false],
+    ["own process", 1, false],
+    ["own process", 20, true],
+    ["own process", 1, true],
+  ] as const)
+    setups.push(await exitGapSetup({ where, clients, nodeHttp, rounds: clients === 1 ? settings.rounds * 4 : settings.rounds }));
+  const dup = [];
+  for (const kind of DUP_KINDS) dup.push(await exitDuplicates(kind, { clients: 20, rounds: quick ? 3 : 10, everyMs: 5 }));
+  results.gap = { setups, duplicates: dup };
+  table(
+    "6. The exit gap by set-up — idle GracefulConnection clients (default options) on a server that shuts down in WaitForClientsClose; old connection closed → resumed on the new one, per client exit; parts are p50s",
+    ["clients in", "client HTTP", "clients", "exits", "p50 ms", "p99 ms", "max ms", "stop", "negotiate app", "negotiate service", "ws connect", "handshake", "other", "resume", "hello after resumed"],
+    setups.map((r) => [r.where, r.http, r.clients, `${r.samples}${r.missing ? ` (${r.missing} missing)` : ""}`, r.p50, r.p99, r.max, r.parts.stopMs, r.parts.negotiateAppMs, r.parts.negotiateServiceMs, r.parts.connectMs, r.parts.handshakeMs, r.parts.startOtherMs, r.parts.resumeMs, r.helloAfterP50 ?? "n/a"]),
+  );
+  table(
+    "6b. A broadcast every 5 ms during the exits — what 20 clients receive: break-before-make (default) vs make-before-break without and with a message key",
+    ["client", "exits", "broadcasts", "missed", "duplicates", "missed per exit p50 / max", "duplicates per exit p50 / max", "out of order"],
+    dup.map((r) => [r.kind, r.clients * r.rounds, r.broadcasts, r.missed, r.duplicates, `${fmt(r.missedPerExitP50)} / ${fmt(r.missedPerExitMax)}`, `${fmt(r.duplicatesPerExitP50)} / ${fmt(r.duplicatesPerExitMax)}`, r.outOfOrder]),
   );
 }
 
