@@ -9,7 +9,8 @@
 //   --broadcast=N              broadcast fan-out clients [1000; quick 200]
 //   --migrate=N                connections moved by one MigrateClients shutdown [1000; quick 200]
 //   --scale=1000,5000,10000    connection counts held [1000,5000,10000; quick 1000]
-//   --pairs=N                  adjacent A/B pairs for the ratio sections [24; quick 8]
+//   --pairs=N                  adjacent A/B pairs for the invoke overhead ratios [192; quick 128];
+//                              the send and echo ratios take one in eight (at least 8)
 //   --rounds=N                 server shutdowns per exit-gap set-up, 20 clients [15; quick 5]; 1 client: 4×
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -44,9 +45,11 @@ const settings = {
   broadcast: num("broadcast", 1000, 200),
   migrate: num("migrate", 1000, 200),
   scale: (opt("scale") ?? (quick ? "1000" : "1000,5000,10000")).split(",").map(Number),
-  pairs: num("pairs", 24, 8),
+  pairs: num("pairs", 192, 128),
   rounds: num("rounds", 15, 5),
 };
+/** Pairs for the ratios that are not a target (the send receipt, kit vs relay): one in eight, at least 8. */
+const fewerPairs = Math.max(8, Math.round(settings.pairs / 8));
 
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
@@ -58,10 +61,19 @@ const results: Record<string, unknown> = {
 const started = performance.now();
 const ms = (x: number | null) => (x === null ? "n/a" : fmt(x));
 
+/** Seconds each section took, so that the CI's budget for `--quick` can be watched. */
+const sectionSeconds: Record<string, number> = {};
+async function section(name: (typeof SECTIONS)[number], run: () => Promise<void>): Promise<void> {
+  if (!only.includes(name)) return;
+  const t = performance.now();
+  await run();
+  sectionSeconds[name] = Math.round((performance.now() - t) / 1000);
+}
+
 console.log(`signalr-graceful benchmark — ${results.command}`);
 console.log(`machine: ${JSON.stringify(results.machine)}`);
 
-if (only.includes("transitions")) {
+await section("transitions", async () => {
   const rows: TransitionResult[] = [];
   for (const mode of [GracefulShutdownMode.WaitForClientsClose, GracefulShutdownMode.MigrateClients, "Kill" as const])
     for (const kind of KINDS)
@@ -86,20 +98,20 @@ if (only.includes("transitions")) {
       ["mode", "client", "clients", "p50 ms", "p99 ms", "max ms", "stop p50", "start p50", "resume p50"],
       gapRows.map((r) => [r.mode, r.kind, r.exitGap!.clients, r.exitGap!.p50, r.exitGap!.p99, r.exitGap!.max, r.exitGap!.stopP50, r.exitGap!.startP50, r.exitGap!.resumeP50]),
     );
-}
+});
 
-if (only.includes("overhead")) {
-  const rows = await overhead({ rounds: settings.pairs, sliceMs: quick ? 150 : 250 });
+await section("overhead", async () => {
+  const rows = await overhead({ rounds: settings.pairs, sendRounds: fewerPairs, sliceMs: quick ? 25 : 50 });
   results.overhead = rows;
   table(
-    `2. Overhead — calls per second, GracefulConnection vs bare HubConnection (${settings.pairs} adjacent pairs; ratio = median of per-pair ratios; invokes: target ≥ 0.97; sends: the price of the receipt)`,
-    ["load", "bare /s", "graceful /s", "ratio", "ratio p25–p75"],
-    rows.map((r) => [r.load, r.bareRps, r.gracefulRps, r.ratio, `${fmt(r.ratioP25)}–${fmt(r.ratioP75)}`]),
+    `2. Overhead — calls per second, GracefulConnection vs bare HubConnection (adjacent pairs of ${quick ? 25 : 50} ms slices; ratio = median of per-pair ratios, with its 95 % interval; invokes: target ≥ 0.97; sends: the price of the receipt)`,
+    ["load", "pairs", "bare /s", "graceful /s", "ratio", "median 95 % interval", "ratio p25–p75"],
+    rows.map((r) => [r.load, r.rounds, r.bareRps, r.gracefulRps, r.ratio, `${fmt(r.ratioCi95[0])}–${fmt(r.ratioCi95[1])}`, `${fmt(r.ratioP25)}–${fmt(r.ratioP75)}`]),
   );
-}
+});
 
-if (only.includes("limit")) {
-  const echo = await echoVsRelay({ clients: 8, window: 8, rounds: settings.pairs, sliceMs: quick ? 150 : 250 });
+await section("limit", async () => {
+  const echo = await echoVsRelay({ clients: 8, window: 8, rounds: fewerPairs, sliceMs: quick ? 150 : 250 });
   const fan = await broadcast({ clients: settings.broadcast, repeats: quick ? 10 : 30 });
   const moved = await migrateMany({ clients: settings.migrate });
   results.limit = { echo, broadcast: fan, migrate: moved };
@@ -112,9 +124,9 @@ if (only.includes("limit")) {
       [`${moved.connected} connections, one MigrateClients shutdown: ms`, moved.shutdownMs, "", `migrated ${moved.migrated}, dropped ${moved.dropped}, all hellos from the new server at ${ms(moved.allHelloMs)} ms${moved.error ? `; ${moved.error}` : ""}`],
     ],
   );
-}
+});
 
-if (only.includes("scale")) {
+await section("scale", async () => {
   const s = await scale({ steps: settings.scale, stepTimeoutMs: quick ? 20_000 : 120_000 });
   results.scale = s;
   const kb = (b: number) => fmt(b / 1024);
@@ -123,9 +135,9 @@ if (only.includes("scale")) {
     ["target", "reached", "connect s", "service heap", "service rss", "app server heap", "app server rss", "clients heap", "clients rss", "stopped because"],
     s.steps.map((r) => [r.connections, r.reached, r.connectSeconds, kb(r.serviceHeapPerConn), kb(r.serviceRssPerConn), kb(r.serverHeapPerConn), kb(r.serverRssPerConn), kb(r.clientsHeapPerConn), kb(r.clientsRssPerConn), r.stoppedBecause ?? ""]),
   );
-}
+});
 
-if (only.includes("size")) {
+await section("size", async () => {
   // scripts/size.mjs is the one place that measures the bundle; it writes bench-results/size.json.
   execFileSync(process.execPath, [root + "scripts/size.mjs"], { stdio: "ignore" });
   const size = JSON.parse(readFileSync(root + "bench-results/size.json", "utf8")) as Record<string, { minBytes: number; gzipBytes: number }>;
@@ -141,9 +153,9 @@ if (only.includes("size")) {
       ["both on a page (gzipped as one)", kb(size.total!.minBytes), kb(size.total!.gzipBytes)],
     ],
   );
-}
+});
 
-if (only.includes("gap")) {
+await section("gap", async () => {
   const setups: GapSetupResult[] = [];
   for (const [where, clients, nodeHttp] of [
     ["bench process", 20, false],
@@ -154,7 +166,7 @@ if (only.includes("gap")) {
   ] as const)
     setups.push(await exitGapSetup({ where, clients, nodeHttp, rounds: clients === 1 ? settings.rounds * 4 : settings.rounds }));
   const dup = [];
-  for (const kind of DUP_KINDS) dup.push(await exitDuplicates(kind, { clients: 20, rounds: quick ? 3 : 10, everyMs: 5 }));
+  for (const kind of DUP_KINDS) dup.push(await exitDuplicates(kind, { clients: 20, rounds: quick ? 5 : 10, everyMs: 5 }));
   results.gap = { setups, duplicates: dup };
   table(
     "6. The exit gap by set-up — idle GracefulConnection clients (default options) on a server that shuts down in WaitForClientsClose; old connection closed → resumed on the new one, per client exit; parts are p50s",
@@ -166,12 +178,13 @@ if (only.includes("gap")) {
     ["client", "exits", "broadcasts", "missed", "duplicates", "missed per exit p50 / max", "duplicates per exit p50 / max", "out of order"],
     dup.map((r) => [r.kind, r.clients * r.rounds, r.broadcasts, r.missed, r.duplicates, `${fmt(r.missedPerExitP50)} / ${fmt(r.missedPerExitMax)}`, `${fmt(r.duplicatesPerExitP50)} / ${fmt(r.duplicatesPerExitMax)}`, r.outOfOrder]),
   );
-}
+});
 
 results.durationSeconds = Math.round((performance.now() - started) / 1000);
+results.sectionSeconds = sectionSeconds;
 mkdirSync(root + "bench-results", { recursive: true });
 // Infinity (a client that never came back) would become null in JSON; keep it explicit.
 writeFileSync(root + "bench-results/bench.json", JSON.stringify(results, (_k, v) => (v === Infinity ? "Infinity" : v), 2) + "\n");
-console.log(`\ndone in ${results.durationSeconds} s; figures in bench-results/bench.json`);
+console.log(`\ndone in ${results.durationSeconds} s (${Object.entries(sectionSeconds).map(([k, v]) => `${k} ${v} s`).join(", ")}); figures in bench-results/bench.json`);
 // Keep-alive HTTP agents and client libraries may hold the event loop open a while; the figures are written.
 process.exit(0);
