@@ -24,7 +24,7 @@ const PRIVATE = [
   "queue", "reconnectLoop", "refusal", "refuse", "register", "rejectEverything", "reportingError", "resumeHandlers",
   "retiring", "retryDelay", "seen", "sendsHeld", "seq", "serverRefused", "startMigrationResume", "startWaiter", "stopHub",
   "stopInternal", "stopPromise", "stopQuietly", "supersede", "sweep", "timerAt", "timers", "unusableSince", "usable", "userHandlers",
-  "watermark",
+  "settledUpTo", "settledAbove", "settledN",
 ];
 const TERSER = {
   ecma: 2020,
