@@ -16,15 +16,15 @@ const external = (id) =>
 const PRIVATE = [
   "appHandlers", "eachApp", "gotClose", "gotExit", "gotHello", "gotReconnected", "gotReconnecting", "hasLeft", "isAccepted", "isCurrent",
   "forget", "hello", "lastKnown", "refused", "resuming", "servers", "wiring", "wiringHost",
-  "_serverId", "_state", "arm", "awaitMigration", "barriers", "connectFirst", "connectionDown", "connectionUp", "considerExit",
+  "_serverId", "phase", "arm", "awaitMigration", "barriers", "connectFirst", "connectionDown", "connectionUp", "considerExit",
   "current", "deferred", "detachers", "dispatch", "done", "exitHandlers", "fail", "finish", "flight", "flow", "forgetConnection",
   "gen", "go", "handoffHost", "idleWaiters", "interrupt", "knownStops", "lastConnectionId", "lastMigration", "lastServerId",
-  "lastStop", "leave", "leftServers", "link", "liveHubs", "markBarrier", "migrationWait", "newFlow", "nextN", "onExitMessage",
+  "lastStop", "leave", "leftServers", "liveHubs", "markBarrier", "migrationWait", "newFlow", "nextN", "onExitMessage",
   "onHelloMessage", "onHubClose", "onHubReconnected", "onHubReconnecting", "openUntil", "opts", "outbox", "prune", "pump",
   "queue", "reconnectLoop", "refusal", "refuse", "register", "rejectEverything", "reportingError", "resumeHandlers",
   "retiring", "retryDelay", "seen", "sendsHeld", "seq", "serverRefused", "startMigrationResume", "startWaiter", "stopHub",
   "stopInternal", "stopPromise", "stopQuietly", "supersede", "sweep", "timerAt", "timers", "unusableSince", "usable", "userHandlers",
-  "watermark",
+  "settledUpTo", "settledAbove", "settledN",
 ];
 const TERSER = {
   ecma: 2020,
@@ -32,6 +32,17 @@ const TERSER = {
   mangle: { properties: { regex: new RegExp(`^(${PRIVATE.join("|")})$`) } },
   format: { comments: false },
 };
+// Minified builds carry error codes instead of texts (src/client/text.ts says how): this swaps the
+// module's DEV constant for false, and rollup drops every full text with its branch.
+const codesOnly = () => ({
+  name: "codes-only",
+  transform(code, id) {
+    if (!/[\\/]src[\\/]client[\\/]text\.ts$/.test(id)) return null;
+    const out = code.replace(/export const DEV(: boolean)? = true;/, "export const DEV = false;");
+    if (out === code) this.error("src/client/text.ts: `export const DEV = true;` not found");
+    return { code: out, map: null };
+  },
+});
 // Type checking is `npm run typecheck`'s job (tsc over src and test); here we only transpile.
 const ts = () => typescript({ tsconfig: "./tsconfig.build.json", sourceMap: true, noCheck: true });
 
@@ -50,21 +61,21 @@ export default [
     // (users build their HubConnection from window.signalR themselves). browser.ts only assigns the global.
     input: "src/browser.ts",
     external: ["@microsoft/signalr"],
-    plugins: [resolve({ browser: true }), ts()],
+    plugins: [resolve({ browser: true }), ts(), codesOnly()],
     output: { file: "dist/signalr-graceful.min.js", format: "iife", globals: { "@microsoft/signalr": "signalR" }, plugins: [terser(TERSER)], sourcemap: true },
   },
   {
     // Minified ESM for browsers without a bundler (import map / CDN): the main entry, mitt bundled.
     input: "src/index.ts",
     external: ["@microsoft/signalr"],
-    plugins: [resolve({ browser: true }), ts()],
+    plugins: [resolve({ browser: true }), ts(), codesOnly()],
     output: { file: "dist/signalr-graceful.esm.min.js", format: "esm", plugins: [terser(TERSER)], sourcemap: true },
   },
   {
     // The overlap handoff's browser global: loaded after the main one (script tags), it only adds
     // `window.signalRGracefulOverlap`; what it shares with the main entry (a few helpers) is repeated.
     input: "src/browser-overlap.ts",
-    plugins: [resolve({ browser: true }), ts()],
+    plugins: [resolve({ browser: true }), ts(), codesOnly()],
     output: { file: "dist/signalr-graceful-overlap.min.js", format: "iife", plugins: [terser(TERSER)], sourcemap: true },
   },
   {

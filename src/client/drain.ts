@@ -3,6 +3,7 @@
 // bounded by a budget. What comes after (closing the old connection, the new one) is the caller's.
 import type { ExitPayload } from "../protocol/conventions";
 import type { Timer } from "./timer-set";
+import { runHandlers, within } from "./app-handlers";
 
 /** What onExit handlers get: the exit's details and the time they have. */
 export interface ExitContext {
@@ -40,15 +41,10 @@ export async function drain(d: DrainParts, flow: AbortSignal): Promise<boolean |
   flow.addEventListener("abort", end);
   const ctx: ExitContext = { ...d.payload, budgetMs: d.budgetMs, signal: ends.signal };
   const work = (async () => {
-    for (const h of d.handlers) {
-      if (flow.aborted) return;
-      try { await h(ctx); } catch (e) { d.onHandlerError(e); }
-    }
+    await runHandlers(d.handlers, ctx, () => !flow.aborted, d.onHandlerError);
     if (!flow.aborted) await d.whenIdle();
   })();
-  const t = d.timer(d.budgetMs);
-  const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
-  t.clear();
+  const finished = await within(work, d.timer(d.budgetMs));
   flow.removeEventListener("abort", end);
   end();
   return flow.aborted ? undefined : finished;

@@ -1,4 +1,6 @@
-// Named errors. Each sets `name` explicitly (minifiers rename constructors) and carries typed fields.
+// Named errors. Each sets `name` explicitly (minifiers rename constructors) and carries typed fields;
+// the message is a text or, in the minified builds, a code (text.ts).
+import { DEV, code } from "./text";
 
 /** Why an in-flight invocation lost its connection. */
 export type InterruptReason = "exit" | "dropped" | "migrated";
@@ -11,7 +13,7 @@ export class BufferFullError extends Error {
   readonly method: string;
   readonly limit: number;
   constructor(method: string, limit: number) {
-    super(`Buffer full (${limit}); '${method}' not queued.`);
+    super(DEV ? `Buffer full (${limit}); '${method}' not queued.` : code(1, method, limit));
     this.name = "BufferFullError";
     this.method = method;
     this.limit = limit;
@@ -23,7 +25,7 @@ export class ConnectionStoppedError extends Error {
   readonly reason: StopReason;
   override readonly cause?: unknown;
   constructor(reason: StopReason, cause?: unknown) {
-    super(`The connection is stopped (${reason}).`);
+    super(DEV ? `The connection is stopped (${reason}).` : code(2, reason));
     this.name = "ConnectionStoppedError";
     this.reason = reason;
     if (cause !== undefined) this.cause = cause;
@@ -43,7 +45,7 @@ export class InvocationInterruptedError extends Error {
   /** How many times it was handed to a connection. */
   readonly attempts: number;
   constructor(method: string, reason: InterruptReason, attempts = 1) {
-    super(`'${method}' interrupted (${reason}, ${attempts} attempt(s)); it may have run.`);
+    super(DEV ? `'${method}' interrupted (${reason}, ${attempts} attempt(s)); it may have run.` : code(3, method, reason, attempts));
     this.name = "InvocationInterruptedError";
     this.method = method;
     this.reason = reason;
@@ -56,7 +58,7 @@ export class CallTimeoutError extends Error {
   readonly method: string;
   readonly timeoutMs: number;
   constructor(method: string, timeoutMs: number) {
-    super(`'${method}' timed out after ${timeoutMs} ms; it may have run.`);
+    super(DEV ? `'${method}' timed out after ${timeoutMs} ms; it may have run.` : code(4, method, timeoutMs));
     this.name = "CallTimeoutError";
     this.method = method;
     this.timeoutMs = timeoutMs;
@@ -69,7 +71,7 @@ export class MessageTooLargeError extends Error {
   readonly bytes: number;
   readonly limit: number;
   constructor(method: string, bytes: number, limit: number) {
-    super(`'${method}' is ${bytes} bytes (limit ${limit}); not sent.`);
+    super(DEV ? `'${method}' is ${bytes} bytes (limit ${limit}); not sent.` : code(5, method, bytes, limit));
     this.name = "MessageTooLargeError";
     this.method = method;
     this.bytes = bytes;

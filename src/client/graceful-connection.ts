@@ -22,8 +22,9 @@ import { Outbox } from "./outbox";
 import { reconnectLoop } from "./reconnect-loop";
 import { runResumeHandlers, type ResumeContext, type ResumeHandler } from "./resume";
 import type { ConnectionState } from "./state";
-import { next, type TransitionEvent } from "./transitions";
+import { next, RESUMING, STATE, UP, type Phase, type TransitionEvent } from "./transitions";
 import { TimerSet, type Timer } from "./timer-set";
+import { DEV, code } from "./text";
 
 export type { HubMethodHandler };
 
@@ -31,6 +32,12 @@ export type { HubMethodHandler };
 export interface TimedCalls {
   send(methodName: string, ...args: unknown[]): Promise<void>;
   invoke<T = unknown>(methodName: string, ...args: unknown[]): Promise<T>;
+}
+
+/** A TypeError for a method name that is not a non-empty string. */
+function badMethod(m: unknown): TypeError | undefined {
+  if (typeof m !== "string" || m === "") return new TypeError(DEV ? "methodName must be a non-empty string." : code(8, m));
+  return undefined;
 }
 
 function preview(v: unknown): string {
@@ -55,18 +62,13 @@ export class GracefulConnection {
   /** The server we are on, the ones we left, the last migration (servers.ts). */
   private readonly servers = new Servers();
 
-  private _state: ConnectionState = "Disconnected";
+  /** The one state variable (transitions.ts): the public state and the connection's facts are read off it. */
+  private phase: Phase = "idle";
   private lastConnectionId: string | undefined;
   /** The running async flow; newFlow() aborts it. */
   private flow = new AbortController();
   /** Generation of the underlying connection, bumped each time it comes up. */
   private gen = 0;
-  /**
-   * The underlying connection, beside the state (which says what the app sees): "none" (closed, or
-   * not yet ours), "hubLoop" (the HubConnection's own withAutomaticReconnect loop runs), "up"
-   * (connected and ours), "resuming" (up, while onResume handlers or the flush run).
-   */
-  private link: "none" | "hubLoop" | "up" | "resuming" = "none";
   /** Why the last run ended; undefined until the first start(). */
   private lastStop: StopReason | undefined;
   private unusableSince = 0;
@@ -115,9 +117,9 @@ export class GracefulConnection {
 
   // ---- public surface -------------------------------------------------------------------
 
-  get state(): ConnectionState { return this._state; }
+  get state(): ConnectionState { return STATE[this.phase]; }
   /** The underlying connection is connected and ours (false from the moment it closes or we close it). */
-  private get up(): boolean { return this.link === "up" || this.link === "resuming"; }
+  private get up(): boolean { return UP.has(this.phase); }
   /** The underlying connection id, while a connection exists. */
   get connectionId(): string | undefined { return this.hub.connectionId ?? undefined; }
   /** The app server serving this connection, from the hello convention; undefined until it arrives. */
@@ -131,8 +133,8 @@ export class GracefulConnection {
 
   /** Starts the connection. Resolves once connected and resumed (onResume ran, buffer flushed). */
   start(): Promise<void> {
-    if (this._state !== "Disconnected") {
-      return Promise.reject(new InvalidStateError(`start() while ${this._state}.`, this._state));
+    if (this.phase !== "idle") {
+      return Promise.reject(new InvalidStateError(DEV ? `start() while ${this.state}.` : code(6, this.state), this.state));
     }
     const signal = this.newFlow();
     this.unusableSince = Date.now();
@@ -148,7 +150,7 @@ export class GracefulConnection {
    */
   stop(): Promise<void> {
     if (this.stopPromise) return this.stopPromise;
-    if (this._state === "Disconnected") return Promise.resolve();
+    if (this.phase === "idle") return Promise.resolve();
     const p = this.stopInternal().finally(() => { if (this.stopPromise === p) this.stopPromise = undefined; });
     this.stopPromise = p;
     return p;
@@ -170,7 +172,7 @@ export class GracefulConnection {
 
   /** `send`/`invoke` with their own time limit instead of `callTimeoutMs` (Infinity = none). */
   withTimeout(timeoutMs: number): TimedCalls {
-    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) throw new RangeError(`withTimeout needs a number of ms ≥ 0 (got ${String(timeoutMs)}).`);
+    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) throw new RangeError(DEV ? `withTimeout needs a number of ms ≥ 0 (got ${String(timeoutMs)}).` : code(10, timeoutMs));
     return {
       send: (m, ...a) => this.call(m, a, true, timeoutMs) as Promise<void>,
       invoke: <T>(m: string, ...a: unknown[]) => this.call(m, a, false, timeoutMs) as Promise<T>,
@@ -188,8 +190,9 @@ export class GracefulConnection {
 
   /** Like HubConnection.on; the handler survives every reconnect. A throwing handler is reported as `error`. */
   on(methodName: string, handler: HubMethodHandler): void {
-    if (typeof methodName !== "string" || methodName === "") throw new TypeError("methodName must be a non-empty string.");
-    if (typeof handler !== "function") throw new TypeError("handler must be a function.");
+    const bad = badMethod(methodName);
+    if (bad) throw bad;
+    if (typeof handler !== "function") throw new TypeError(DEV ? "handler must be a function." : code(9, "on"));
     this.wiring.on(methodName, handler, (h) => {
       const wrapped: HubMethodHandler = (...args) => {
         if (this.handoff?.drops(methodName, args, wrapped)) return undefined;
@@ -305,7 +308,6 @@ export class GracefulConnection {
 
   /** What belonged to the connection that just went away: its exit, its resume, its server. */
   private forgetConnection(): void {
-    this.link = "none";
     this.deferred = undefined;
     this.migrationWait?.clear();
     this.migrationWait = undefined;
@@ -319,11 +321,12 @@ export class GracefulConnection {
     waiter?.reject(error);
   }
 
+  /** A connection came up (any path): the resume comes next. */
   private connectionUp(): void {
     this.gen++;
-    this.link = "up";
     this.lastConnectionId = this.connectionId;
     this.outbox.connected(this.hub, this.gen);
+    this.go("up");
   }
 
   /** The usable connection is gone (dropped, or we closed it for an exit): in-flight invocations are interrupted. */
@@ -370,7 +373,6 @@ export class GracefulConnection {
   private async resume(signal: AbortSignal, reason: ResumeReason, previousConnectionId: string | undefined, handoff = false): Promise<void> {
     const gen = this.gen;
     const alive = () => !signal.aborted && gen === this.gen && this.up;
-    this.link = "resuming";
     const connectionId = this.connectionId;
     const on = { hub: this.hub, gen };
     const self = this;
@@ -390,7 +392,6 @@ export class GracefulConnection {
     if (!alive()) return;
     const flushed = this.outbox.open();
     if (!alive()) return; // the connection died under the flush: what it held waits for the next resume
-    this.link = "up";
     this.go("resumed");
     if (!alive()) return;
     this.emit("resumed", handoff
@@ -418,11 +419,11 @@ export class GracefulConnection {
   /** Acts on decideExit's answer (exit-decision.ts). */
   private considerExit(p: ExitPayload): void {
     const ours = this.servers.current;
-    const d = decideExit(p, { state: this._state, serverId: ours, hasLeft: (id) => this.servers.hasLeft(id), up: this.up, resuming: this.link === "resuming" });
+    const d = decideExit(p, { state: this.state, serverId: ours, hasLeft: (id) => this.servers.hasLeft(id), up: this.up, resuming: RESUMING.has(this.phase) });
     if (d === "drain") void this.drain(p);
     else if (d === "awaitMigration") this.awaitMigration(p);
     else if (d === "defer") this.deferred = p;
-    else if (d === "noConnection") this.log(Level.Debug, 11, this._state);
+    else if (d === "noConnection") this.log(Level.Debug, 11, this.state);
     else if (d !== "none") {
       this.log(Level.Information, 10, `${d} ${p.serverId} ${ours}`);
       this.emit("exitIgnored", { serverId: p.serverId, currentServerId: ours, reason: d });
@@ -442,9 +443,9 @@ export class GracefulConnection {
     void t.fired.then((fired) => {
       if (this.migrationWait !== t) return;
       this.migrationWait = undefined;
-      if (!fired || this._state !== "Connected" || !this.up) return;
+      if (!fired || (this.phase !== "connected" && this.phase !== "migrating")) return;
       this.log(Level.Warning, 12, `${wait}`);
-      if (this.link === "resuming") this.deferred = { ...p, mode: "WaitForClientsClose" };
+      if (this.phase === "migrating") this.deferred = { ...p, mode: "WaitForClientsClose" };
       else void this.drain(p, true);
     });
   }
@@ -500,31 +501,31 @@ export class GracefulConnection {
     // Completions the old server had not written yet are lost: re-send retryable calls (sends
     // included: the server de-duplicates them) now; the others get migrationGraceMs.
     this.outbox.migrated(this.gen);
-    if (this.link === "resuming") this.deferred ??= "migrated";
-    else if (this._state === "Connected") this.startMigrationResume();
+    if (RESUMING.has(this.phase)) this.deferred ??= "migrated";
+    else if (this.phase === "connected") this.startMigrationResume();
     // Draining: we are leaving this connection anyway.
   };
 
   private startMigrationResume(): void {
     const signal = this.newFlow();
     this.unusableSince = Date.now();
+    this.go("migrated");
     void this.resume(signal, "migrated", this.connectionId);
   }
 
   // ---- the HubConnection's callbacks ----------------------------------------------------
 
   private onHubClose(error: Error | undefined, refused: boolean): void {
-    if (this.link === "hubLoop") {
+    if (this.phase === "hubReconnecting") {
       // withAutomaticReconnect gave up: our policy takes over (never two loops at once).
-      this.link = "none";
-      if (this._state !== "Reconnecting") return;
+      this.go("hubGaveUp");
       this.log(Level.Warning, 16);
       const signal = this.newFlow();
-      void this.reconnectLoop(signal, "dropped", error ?? new Error("withAutomaticReconnect gave up."), this.lastConnectionId);
+      void this.reconnectLoop(signal, "dropped", error ?? new Error(DEV ? "withAutomaticReconnect gave up." : code(21)), this.lastConnectionId);
       return;
     }
     if (!this.up) return; // our own stop, or already handled
-    const err = error ?? new Error("The connection was closed without an error.");
+    const err = error ?? new Error(DEV ? "The connection was closed without an error." : code(22));
     if (refused) {
       this.log(Level.Warning, 17, describe(err));
       this.finish("serverClosed", err);
@@ -541,14 +542,13 @@ export class GracefulConnection {
     if (!this.up) return;
     this.log(Level.Warning, 19, describe(error));
     this.connectionDown("dropped");
-    this.link = "hubLoop";
     this.newFlow();
-    this.go("dropped");
+    this.go("hubDropped");
     this.emit("reconnecting", error ? { reason: "dropped", error, source: "hub" } : { reason: "dropped", source: "hub" });
   }
 
   private onHubReconnected(connectionId: string | undefined): void {
-    if (this.link !== "hubLoop") return;
+    if (this.phase !== "hubReconnecting") return;
     const previous = this.lastConnectionId;
     const signal = this.newFlow();
     this.connectionUp();
@@ -566,10 +566,11 @@ export class GracefulConnection {
   }
 
   private refusal(methodName: unknown): Error | undefined {
-    if (typeof methodName !== "string" || methodName === "") return new TypeError("methodName must be a non-empty string.");
-    if (this._state === "Disconnecting") return new ConnectionStoppedError("stop");
-    if (this._state === "Disconnected") {
-      return this.lastStop ? new ConnectionStoppedError(this.lastStop) : new InvalidStateError("Call start() before send()/invoke().", this._state);
+    const bad = badMethod(methodName);
+    if (bad) return bad;
+    if (this.phase === "stopping") return new ConnectionStoppedError("stop");
+    if (this.phase === "idle") {
+      return this.lastStop ? new ConnectionStoppedError(this.lastStop) : new InvalidStateError(DEV ? "Call start() before send()/invoke()." : code(7), this.state);
     }
     return undefined;
   }
@@ -586,7 +587,7 @@ export class GracefulConnection {
   // ---- plumbing -------------------------------------------------------------------------
 
   private register<H>(list: H[], handler: H, what: string): () => void {
-    if (typeof handler !== "function") throw new TypeError(`${what}() needs a function.`);
+    if (typeof handler !== "function") throw new TypeError(DEV ? `${what}() needs a function.` : code(9, what));
     list.push(handler);
     return () => {
       const i = list.indexOf(handler);
@@ -599,14 +600,15 @@ export class GracefulConnection {
    * does not allow is refused and logged (a bug, never a silent jump). Emits only on a real change.
    */
   private go(event: TransitionEvent): void {
-    const from = this._state;
-    const to = next(from, event);
-    if (to === undefined) {
-      this.log(Level.Error, 21, `${event} ${from}`);
+    const phase = next(this.phase, event);
+    if (phase === undefined) {
+      this.log(Level.Error, 21, `${event} ${this.phase}`);
       return;
     }
+    const from = this.state;
+    this.phase = phase;
+    const to = this.state;
     if (from === to) return;
-    this._state = to;
     this.log(Level.Debug, 22, `${from} ${to}`);
     this.emit("state", { from, to });
   }

@@ -15,11 +15,13 @@ export interface HubLike {
   onreconnected(callback: (connectionId?: string) => void): void;
 }
 
+import { DEV, code } from "./text";
+
 const REQUIRED = ["start", "stop", "send", "invoke", "on", "off", "onclose", "onreconnecting", "onreconnected"] as const;
 
 export function assertHubLike(hub: unknown): asserts hub is HubLike {
-  if (typeof hub !== "object" || hub === null) throw new TypeError("GracefulConnection needs a HubConnection.");
+  if (typeof hub !== "object" || hub === null) throw new TypeError(DEV ? "GracefulConnection needs a HubConnection." : code(18));
   for (const k of REQUIRED) {
-    if (typeof (hub as Record<string, unknown>)[k] !== "function") throw new TypeError(`GracefulConnection needs a HubConnection (missing ${k}()).`);
+    if (typeof (hub as Record<string, unknown>)[k] !== "function") throw new TypeError(DEV ? `GracefulConnection needs a HubConnection (missing ${k}()).` : code(18, k));
   }
 }

@@ -4,6 +4,7 @@ import { DEFAULT_EXIT_METHOD } from "../protocol/conventions";
 import type { HandoffFactory } from "./handoff";
 import { consoleWarnLogger } from "./logger";
 import { defaultRetryPolicy } from "./retry-policy";
+import { DEV, code } from "./text";
 
 export interface GracefulConnectionOptions {
   /** Client method the server's shutdown hook broadcasts. Default "exit". */
@@ -71,31 +72,31 @@ const MAX_TIMER_MS = 2_147_483_647;
 export function timeout(name: string, v: unknown, fallback: number, infinite = false): number {
   if (v === undefined) return fallback;
   if (infinite && v === Infinity) return v;
-  if (typeof v !== "number") throw new TypeError(`${name} must be a number.`);
-  if (!(v >= 0 && v <= MAX_TIMER_MS)) throw new RangeError(`${name} must be between 0 and ${MAX_TIMER_MS} ms (got ${v}).`);
+  if (typeof v !== "number") throw new TypeError(DEV ? `${name} must be a number.` : code(11, name, v));
+  if (!(v >= 0 && v <= MAX_TIMER_MS)) throw new RangeError(DEV ? `${name} must be between 0 and ${MAX_TIMER_MS} ms (got ${v}).` : code(12, name, v));
   return v;
 }
 
 function count(name: string, v: unknown, fallback: number, min: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== "number") throw new TypeError(`${name} must be a number.`);
-  if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min} (got ${v}).`);
+  if (typeof v !== "number") throw new TypeError(DEV ? `${name} must be a number.` : code(11, name, v));
+  if (!Number.isInteger(v) || v < min) throw new RangeError(DEV ? `${name} must be an integer ≥ ${min} (got ${v}).` : code(13, name, min, v));
   return v;
 }
 
 /** `v` if it has JavaScript type `type` (and, for objects, is not null), else a TypeError naming the option. */
 function kind<T>(name: string, v: T, type: "string" | "boolean" | "function" | "object"): T {
-  if (typeof v !== type || v === null) throw new TypeError(`${name} must be a${type === "object" ? "n" : ""} ${type}.`);
+  if (typeof v !== type || v === null) throw new TypeError(DEV ? `${name} must be a${type === "object" ? "n" : ""} ${type}.` : code(14, name, type));
   return v;
 }
 
 export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptions {
   kind("options", o, "object");
   const exitMethod = kind("exitMethod", o.exitMethod ?? DEFAULT_EXIT_METHOD, "string");
-  if (exitMethod === "") throw new TypeError("exitMethod must be a non-empty string.");
+  if (exitMethod === "") throw new TypeError(DEV ? "exitMethod must be a non-empty string." : code(15));
 
   const methods = o.retryableMethods ?? [];
-  if (!Array.isArray(methods) || methods.some((m) => typeof m !== "string")) throw new TypeError("retryableMethods must be an array of strings.");
+  if (!Array.isArray(methods) || methods.some((m) => typeof m !== "string")) throw new TypeError(DEV ? "retryableMethods must be an array of strings." : code(16));
 
   if (o.random !== undefined) kind("random", o.random, "function");
   const policy = kind("reconnectPolicy", o.reconnectPolicy !== undefined ? o.reconnectPolicy : defaultRetryPolicy(o.random ? { random: o.random } : {}), "object");
@@ -125,5 +126,5 @@ export function resolveOptions(o: GracefulConnectionOptions = {}): ResolvedOptio
 
 function resolveOverlap(o: unknown): HandoffFactory | undefined {
   if (o === undefined || typeof o === "function") return o as HandoffFactory | undefined;
-  throw new TypeError('overlap takes overlap({ createConnection, messageKey }) from "signalr-graceful/overlap".');
+  throw new TypeError(DEV ? 'overlap takes overlap({ createConnection, messageKey }) from "signalr-graceful/overlap".' : code(17));
 }

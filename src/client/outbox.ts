@@ -69,6 +69,10 @@ export class Outbox {
   private barriers = 0;
   private seq = 0;
   private nextN = 0;
+  /** Every delivery number up to this one is settled (sent with each marker: the server need not wait for them). */
+  private settledUpTo = 0;
+  /** Settled delivery numbers above settledUpTo (they settle out of order). */
+  private readonly settledAbove = new Set<number>();
   private idleWaiters: Array<() => void> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
@@ -202,7 +206,7 @@ export class Outbox {
     this.flight.add(c);
     if (c.send && this.o.deliveryIds) {
       if (c.n === 0) c.n = ++this.nextN;
-      hub.send(DELIVERY_METHOD, this.o.clientId, c.n, this.watermark()).catch(noop);
+      hub.send(DELIVERY_METHOD, this.o.clientId, c.n, this.settledUpTo).catch(noop);
     }
     let p: Promise<unknown>;
     try { p = hub.invoke(c.method, ...c.args); } catch (e) { p = Promise.reject(e); }
@@ -218,12 +222,10 @@ export class Outbox {
     );
   }
 
-  /** Every delivery number up to this one is settled here: the server need not wait for them. */
-  private watermark(): number {
-    let low = this.nextN + 1;
-    for (const c of this.flight) if (c.send && c.n > 0 && !c.settled && c.n < low) low = c.n;
-    for (const c of this.queue) if (c.send && c.n > 0 && !c.settled && c.n < low) low = c.n;
-    return low - 1;
+  /** Delivery number `n` settled: moves the watermark past every settled number in a row (O(1) amortised). */
+  private settledN(n: number): void {
+    this.settledAbove.add(n);
+    while (this.settledAbove.delete(this.settledUpTo + 1)) this.settledUpTo++;
   }
 
   private interrupt(c: Call, reason: InterruptReason): void {
@@ -245,6 +247,7 @@ export class Outbox {
     if (c.settled) return;
     this.leave(c);
     c.settled = true;
+    if (c.n > 0) this.settledN(c.n);
     c.resolve(value);
   }
 
@@ -254,6 +257,7 @@ export class Outbox {
     const i = this.queue.indexOf(c);
     if (i >= 0) this.queue.splice(i, 1);
     c.settled = true;
+    if (c.n > 0) this.settledN(c.n);
     c.reject(error);
     // Reported for sends (often not awaited) and for invokes that never reached a connection.
     if (undelivered && (c.send || c.attempts === 0)) this.o.onUndelivered(c, error);

@@ -2,6 +2,7 @@
 // flow's signal is aborted (stop, a newer flow). It knows nothing of states or events: the caller
 // says what an attempt, a wait and a failure mean through the hooks.
 import { toError } from "./errors";
+import { DEV, code } from "./text";
 import type { IRetryPolicy } from "@microsoft/signalr";
 
 export interface ReconnectHooks {
@@ -53,7 +54,7 @@ function nextDelay(h: ReconnectHooks, previousRetryCount: number, elapsedMillise
   }
   if (delay === null) return null;
   if (typeof delay !== "number" || !(delay >= 0)) {
-    h.onPolicyError(new RangeError(`reconnectPolicy returned ${String(delay)}`));
+    h.onPolicyError(new RangeError(DEV ? `reconnectPolicy returned ${String(delay)}` : code(20, delay)));
     return null;
   }
   return delay;

@@ -3,6 +3,7 @@
 // (conn.invoke instead of ctx.invoke) cannot hold the buffer forever.
 import type { ResumeReason } from "./events";
 import type { Timer } from "./timer-set";
+import { runHandlers, within } from "./app-handlers";
 
 /**
  * What onResume handlers get. `invoke`/`send` go straight to the new connection, bypassing the buffer,
@@ -24,14 +25,5 @@ export type ResumeHandler = (ctx: ResumeContext) => unknown;
 /** true: every handler finished within `capMs`; false: the cap ran out first (they keep running). Stops calling handlers once `alive()` is false. */
 export async function runResumeHandlers(handlers: readonly ResumeHandler[], ctx: ResumeContext, capMs: number, timer: (ms: number) => Timer, alive: () => boolean, onError: (e: unknown) => void): Promise<boolean> {
   if (handlers.length === 0) return true;
-  const work = (async () => {
-    for (const h of handlers) {
-      if (!alive()) return;
-      try { await h(ctx); } catch (e) { onError(e); }
-    }
-  })();
-  const t = timer(capMs);
-  const finished = await Promise.race([work.then(() => true), t.fired.then(() => false)]);
-  t.clear();
-  return finished;
+  return within(runHandlers(handlers, ctx, alive, onError), timer(capMs));
 }

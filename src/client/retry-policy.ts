@@ -1,5 +1,6 @@
 // The default reconnect policy: first retry at once, then full-jitter exponential backoff, never gives up.
 import type { IRetryPolicy, RetryContext } from "@microsoft/signalr";
+import { DEV, code } from "./text";
 
 export interface RetryPolicyOptions {
   /** Delay scale: attempt n (n ≥ 1) waits random(0, min(maxDelayMs, baseDelayMs · 2ⁿ)). Default 500. */
@@ -15,9 +16,9 @@ export interface RetryPolicyOptions {
 export function defaultRetryPolicy(options: RetryPolicyOptions = {}): IRetryPolicy {
   const { baseDelayMs = 500, maxDelayMs = 30_000, minDelayMs = 100, random = Math.random } = options;
   for (const [k, v] of Object.entries({ baseDelayMs, maxDelayMs, minDelayMs })) {
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new RangeError(`defaultRetryPolicy: ${k} must be a finite number ≥ 0.`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new RangeError(DEV ? `defaultRetryPolicy: ${k} must be a finite number ≥ 0.` : code(19, k, v));
   }
-  if (typeof random !== "function") throw new TypeError("defaultRetryPolicy: random must be a function.");
+  if (typeof random !== "function") throw new TypeError(DEV ? "defaultRetryPolicy: random must be a function." : code(19, "random"));
   return {
     nextRetryDelayInMilliseconds({ previousRetryCount: n }: RetryContext): number {
       if (n === 0) return 0;

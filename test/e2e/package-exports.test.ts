@@ -28,3 +28,17 @@ it("keeps Node-only modules and @microsoft/signalr out of the browser builds", (
     expect(code, file).not.toContain("HubConnectionBuilder.prototype");
   }
 });
+
+it("carries error texts in the npm builds and error codes in the minified ones (docs/client.md, 'Error codes')", async () => {
+  const full = await import("signalr-graceful");
+  const min = await import("signalr-graceful/browser-esm");
+  expect(() => new full.GracefulConnection({} as never)).toThrow("GracefulConnection needs a HubConnection (missing start()).");
+  expect(() => new min.GracefulConnection({} as never)).toThrow(/^SGE18 start$/);
+  expect(new min.BufferFullError("chat", 10).message).toBe("SGE1 chat 10");
+  expect(new min.BufferFullError("chat", 10).name).toBe("BufferFullError");
+  for (const file of ["dist/signalr-graceful.min.js", "dist/signalr-graceful.esm.min.js"]) {
+    const code = readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
+    expect(code, file).not.toContain("must be a");
+    expect(code, file).not.toContain("it may have run");
+  }
+});
