@@ -33,6 +33,8 @@ export interface GapSetupResult {
   p50: number;
   p99: number;
   max: number;
+  /** p50 of the first round alone: code not yet optimised by the JIT, as at a client's first exit. */
+  firstRoundP50: number;
   /** p50 of each part, ms (GapSample's fields). */
   parts: Record<Exclude<keyof GapSample, "totalMs" | "helloAfterMs">, number>;
   helloAfterP50: number | null;
@@ -101,6 +103,7 @@ export async function exitGapSetup(o: GapOptions): Promise<GapSetupResult> {
     p50: p50("totalMs"),
     p99: percentile(col("totalMs"), 99),
     max: s.length ? Math.max(...col("totalMs")) : NaN,
+    firstRoundP50: percentile(col("totalMs").slice(0, o.clients), 50),
     parts: {
       stopMs: p50("stopMs"),
       negotiateAppMs: p50("negotiateAppMs"),
