@@ -99,8 +99,14 @@ export class GapClients {
     conn.events.on("resumed", (e) => {
       if (!t || e.reason !== "exit") return;
       t.resumed = performance.now();
-      // The hello may have come before `resumed`, or come later; without one, record anyway.
-      if (t.hello === undefined) setTimeout(() => { if (t) (t.hello ??= NaN), finish(); }, 1_000).unref();
+      // The hello may have come before `resumed`, or come later; without one within 1 s, record anyway.
+      const exit = t;
+      if (exit.hello === undefined)
+        setTimeout(() => {
+          if (t !== exit) return;
+          exit.hello ??= NaN;
+          finish();
+        }, 1_000).unref();
       finish();
     });
     return conn;
