@@ -1,0 +1,85 @@
+// Random interleavings of app calls, server messages (hello, exit, migration), drops, failed starts,
+// stop/start and time, against GracefulConnection over the fake connection (fast-check). Whatever
+// happens: no transition the table refuses is ever attempted (SG21), every `state` event is a change
+// the table allows, and no call hangs — each settles within its time limit, whatever state the
+// connection is left in.
+import fc from "fast-check";
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { next, STATE, TRANSITIONS, type Phase, type TransitionEvent } from "../../src/client/transitions";
+import { setup, started, tick } from "./harness";
+
+beforeEach(() => { vi.useFakeTimers(); });
+afterEach(() => { vi.useRealTimers(); });
+
+/** The public state changes the table allows ("Connected → Reconnecting", …). */
+const ALLOWED = new Set<string>();
+for (const p of Object.keys(STATE) as Phase[]) {
+  for (const e of Object.keys(TRANSITIONS) as TransitionEvent[]) {
+    const q = next(p, e);
+    if (q && STATE[q] !== STATE[p]) ALLOWED.add(`${STATE[p]} → ${STATE[q]}`);
+  }
+}
+
+const server = fc.constantFrom("A", "B", "C");
+const action = fc.oneof(
+  fc.constant({ t: "send" } as const),
+  fc.constant({ t: "invoke" } as const),
+  fc.constant({ t: "complete" } as const),
+  fc.constant({ t: "fail" } as const),
+  fc.record({ t: fc.constant("hello" as const), server, from: fc.option(server, { nil: undefined }) }),
+  fc.record({ t: fc.constant("exit" as const), server: fc.option(server, { nil: undefined }), mode: fc.constantFrom("WaitForClientsClose", "MigrateClients", undefined) }),
+  fc.constant({ t: "drop" } as const),
+  fc.constant({ t: "refuse" } as const),
+  fc.constant({ t: "nextStartFails" } as const),
+  fc.record({ t: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 3_000 }) }),
+  fc.record({ t: fc.constant("hubLoop" as const), ok: fc.boolean() }),
+  fc.constant({ t: "stop" } as const),
+  fc.constant({ t: "start" } as const),
+);
+
+it("never attempts a refused transition, only makes allowed state changes, and settles every call", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 40 }), fc.boolean(), async (actions, automaticReconnect) => {
+      const h = setup({ drainTimeoutMs: 2_000, migrationWaitMs: 1_000, callTimeoutMs: 10_000, retryableMethods: ["Work"] }, { automaticReconnect });
+      const changes: string[] = [];
+      h.conn.events.on("state", ({ from, to }) => changes.push(`${from} → ${to}`));
+      await started(h, "A");
+      const calls: Array<{ settled: boolean }> = [];
+      const track = (p: Promise<unknown>) => {
+        const c = { settled: false };
+        calls.push(c);
+        p.then(() => { c.settled = true; }, () => { c.settled = true; });
+      };
+      let n = 0;
+      for (const a of actions) {
+        const hub = h.hub;
+        switch (a.t) {
+          case "send": track(h.conn.send("Chat", ++n)); break;
+          case "invoke": track(h.conn.invoke("Work", ++n)); break;
+          case "complete": if ([...hub.invocations.values()].some((i) => i.method === "Work")) hub.complete("Work"); break;
+          case "fail": if ([...hub.invocations.values()].some((i) => i.method === "Work")) hub.fail("Work", "boom"); break;
+          case "hello": if (hub.state === "Connected") hub.deliver("graceful.hello", a.from && a.from !== a.server ? { serverId: a.server, migratedFrom: a.from } : { serverId: a.server }); break;
+          case "exit": if (hub.state === "Connected") hub.deliver("exit", { ...(a.server ? { serverId: a.server } : {}), ...(a.mode ? { mode: a.mode } : {}) }); break;
+          case "drop": if (hub.state === "Connected") hub.drop(); break;
+          case "refuse": if (hub.state === "Connected") hub.closeFromServer("bye", false); break;
+          case "nextStartFails": hub.startOutcomes.push(new Error("negotiate failed")); break;
+          case "tick": await tick(a.ms); break;
+          case "hubLoop": // the HubConnection's own withAutomaticReconnect loop succeeds or gives up
+            if (hub.state === "Reconnecting") a.ok ? hub.autoReconnected() : hub.autoGiveUp();
+            break;
+          case "stop": track(h.conn.stop()); break;
+          case "start": track(h.conn.start()); break;
+        }
+        await tick();
+      }
+      // Nothing hangs: past every time limit, each call (and start/stop) has settled, whatever the state.
+      await tick(15_000);
+      expect(calls.filter((c) => !c.settled)).toHaveLength(0);
+      expect(h.warnings.filter((w) => w.startsWith("SG21"))).toEqual([]);
+      for (const c of changes) expect(ALLOWED.has(c), c).toBe(true);
+      await h.conn.stop();
+      expect(h.conn.state).toBe("Disconnected");
+    }),
+    { numRuns: 150 },
+  );
+});
