@@ -1,8 +1,10 @@
 // GracefulConnection: wraps a @microsoft/signalr HubConnection so that a server-requested exit,
 // a migration or a dropped connection costs the app no messages and no server-side state.
 //
-// The class orchestrates; outbound calls live in the Outbox (buffer, in flight, re-sends, time
-// limits), timers in a TimerSet. Every async flow (start, drain, reconnect loop, resume) gets the
+// The class orchestrates. Its state is one phase, changed only by go() through the table in
+// transitions.ts (the public state, "is the connection up", "does a resume run" are read off it).
+// Outbound calls live in the Outbox (buffer, in flight, re-sends, time limits), timers in a
+// TimerSet; docs/architecture.md lists where each behaviour lives. Every async flow (start, drain, reconnect loop, resume) gets the
 // AbortSignal of its own flow: whatever supersedes it (stop, a drop, a later exit) starts a new flow,
 // which aborts the old one's signal; the flow checks `signal.aborted` where it resumes after an await.
 import mitt, { type Emitter } from "mitt";
@@ -126,7 +128,7 @@ export class GracefulConnection {
   get serverId(): string | undefined { return this.servers.current; }
   /** This client's id in delivery markers (random per GracefulConnection; servers de-duplicate by it). */
   get clientId(): string { return this.outbox.clientId; }
-    /** Number of app calls waiting in the outbound buffer. */
+  /** Number of app calls waiting in the outbound buffer. */
   get buffered(): number { return this.outbox.length; }
   /** Number of calls handed to a connection and not yet settled. */
   get inFlight(): number { return this.outbox.inFlight; }
