@@ -4,9 +4,10 @@
 // The class orchestrates. Its state is one phase, changed only by go() through the table in
 // transitions.ts (the public state, "is the connection up", "does a resume run" are read off it).
 // Outbound calls live in the Outbox (buffer, in flight, re-sends, time limits), timers in a
-// TimerSet; docs/architecture.md lists where each behaviour lives. Every async flow (start, drain, reconnect loop, resume) gets the
-// AbortSignal of its own flow: whatever supersedes it (stop, a drop, a later exit) starts a new flow,
-// which aborts the old one's signal; the flow checks `signal.aborted` where it resumes after an await.
+// TimerSet; docs/architecture.md lists where each behaviour lives. Every async flow (start, drain,
+// reconnect loop, resume) gets the AbortSignal of its own flow: whatever supersedes it (stop, a
+// drop, a later exit) starts a new flow, which aborts the old one's signal; the flow checks
+// `signal.aborted` where it resumes after an await.
 import mitt, { type Emitter } from "mitt";
 import type { LogLevel } from "@microsoft/signalr";
 import { parseHello, type ExitPayload } from "../protocol/conventions";
@@ -153,8 +154,13 @@ export class GracefulConnection {
   stop(): Promise<void> {
     if (this.stopPromise) return this.stopPromise;
     if (this.phase === "idle") return Promise.resolve();
-    const p = this.stopInternal().finally(() => { if (this.stopPromise === p) this.stopPromise = undefined; });
-    this.stopPromise = p;
+    // The promise exists before stopInternal() runs: a listener it notifies may call stop() again.
+    let stopped!: () => void;
+    const p = (this.stopPromise = new Promise<void>((resolve) => { stopped = resolve; }));
+    void this.stopInternal().finally(() => {
+      if (this.stopPromise === p) this.stopPromise = undefined;
+      stopped();
+    });
     return p;
   }
 
@@ -289,8 +295,12 @@ export class GracefulConnection {
     const waiter = this.startWaiter;
     this.startWaiter = undefined;
     this.rejectEverything(stopped);
-    this.go("failed");
-    this.emit("closed", error ? { reason, error } : { reason });
+    // A listener of a rejected call may have called stop(): then that stop ends the run (and says so).
+    if (this.phase !== "stopping") {
+      this.go("failed");
+      this.outbox.rejectAll(stopped); // calls such a listener made before the state said Disconnected
+      this.emit("closed", error ? { reason, error } : { reason });
+    }
     waiter?.reject(reason === "startFailed" && error ? error : stopped);
   }
 
@@ -473,6 +483,7 @@ export class GracefulConnection {
     const previousConnectionId = this.lastConnectionId;
     this.servers.leave();
     this.connectionDown("exit");
+    if (signal.aborted) return; // a listener of a rejected call stopped us
     this.go("drained");
     if (this.handoff) return this.handoff.run(signal, previousConnectionId);
     await this.stopQuietly(this.hub);
@@ -534,17 +545,21 @@ export class GracefulConnection {
       return;
     }
     this.log(Level.Warning, 18, describe(err));
-    this.connectionDown("dropped");
+    // The new flow first: connectionDown() rejects calls, and a listener of theirs may stop() us,
+    // which aborts this flow (then no loop may start).
     const signal = this.newFlow();
+    this.connectionDown("dropped");
+    if (signal.aborted) return;
     this.go("dropped");
-    if (!signal.aborted) void this.reconnectLoop(signal, "dropped", err, this.lastConnectionId);
+    void this.reconnectLoop(signal, "dropped", err, this.lastConnectionId);
   }
 
   private onHubReconnecting(error: Error | undefined): void {
     if (!this.up) return;
     this.log(Level.Warning, 19, describe(error));
+    const signal = this.newFlow(); // before connectionDown(): see onHubClose
     this.connectionDown("dropped");
-    this.newFlow();
+    if (signal.aborted) return;
     this.go("hubDropped");
     this.emit("reconnecting", error ? { reason: "dropped", error, source: "hub" } : { reason: "dropped", source: "hub" });
   }

@@ -166,15 +166,17 @@ export class Outbox {
 
   /** Settles every call with `error` (stop, give-up). */
   rejectAll(error: Error): void {
-    const all = [...this.queue, ...this.flight];
-    this.queue = [];
-    for (const c of all) this.fail(c, error);
+    // Closed (and the deadline timer reset) before the rejections: a caller's listener may call
+    // again meanwhile, and that call must find a buffer with a live deadline, not a dead connection.
     this.hub = undefined;
     this.usable = false;
     this.sendsHeld = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
+    const all = [...this.queue, ...this.flight];
+    this.queue = [];
+    for (const c of all) this.fail(c, error);
   }
 
   // ---- internals ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { GracefulConnection } from "../../src/index";
 import { FakeHubConnection } from "./fake-hub-connection";
-import { setup, started, tick } from "./harness";
+import { setup, started, tick, track } from "./harness";
 
 beforeEach(() => { vi.useFakeTimers(); });
 afterEach(() => { vi.useRealTimers(); });
@@ -127,5 +127,61 @@ describe("options validation", () => {
     h.hub.drop();
     await tick();
     expect(h.log).toEqual(["hub.drop", "state Reconnecting", "error reconnectPolicy", "state Disconnected", "closed retriesExhausted"]);
+  });
+});
+
+describe("the app acting from inside a listener, mid-transition", () => {
+  it("stop() from an `undelivered` listener during a drop: stopped for good, no reconnect behind its back", async () => {
+    const h = setup({ maxInterruptions: 0 });
+    await started(h, "A");
+    void track(h.log, "slow", h.conn.send("Slow"));
+    await tick();
+    h.conn.events.on("undelivered", () => { void track(h.log, "stop", h.conn.stop()); });
+    h.hub.drop();
+    await tick(1_000);
+    expect(h.log).toEqual([
+      "hub.invoke Slow",
+      "hub.drop",
+      "state Disconnecting",
+      "hub.stop",
+      "undelivered Slow InvocationInterruptedError",
+      "slow rejected InvocationInterruptedError dropped",
+      "state Disconnected",
+      "closed stop",
+      "stop resolved",
+    ]);
+    expect(h.hub.state).toBe("Disconnected");
+    expect(h.warnings.filter((w) => w.startsWith("SG21"))).toEqual([]);
+  });
+
+  it("stop() from a `state` listener that stop() itself notifies: the same stop, one `closed`", async () => {
+    const h = setup();
+    await started(h, "A");
+    h.conn.events.on("state", ({ to }) => { if (to === "Disconnecting") void track(h.log, "inner stop", h.conn.stop()); });
+    void track(h.log, "outer stop", h.conn.stop());
+    await tick();
+    expect(h.log).toEqual(["state Disconnecting", "hub.stop", "state Disconnected", "closed stop", "inner stop resolved", "outer stop resolved"]);
+    expect(h.warnings).toEqual([]);
+  });
+
+  it("send() from an `undelivered` listener while the server's Close ends the run: rejected at once, nothing left buffered", async () => {
+    const h = setup();
+    await started(h, "A");
+    void track(h.log, "slow", h.conn.send("Slow"));
+    await tick();
+    h.conn.events.on("undelivered", ({ method }) => { if (method === "Slow") void track(h.log, "again", h.conn.send("Again")); });
+    h.hub.closeFromServer("bye", false);
+    await tick();
+    expect(h.log).toEqual([
+      "hub.invoke Slow",
+      "hub.close noReconnect",
+      "undelivered Slow ConnectionStoppedError",
+      "state Disconnected",
+      "undelivered Again ConnectionStoppedError",
+      "closed serverClosed",
+      "slow rejected ConnectionStoppedError serverClosed",
+      "again rejected ConnectionStoppedError serverClosed",
+    ]);
+    expect(h.conn.buffered).toBe(0);
   });
 });

@@ -2,7 +2,9 @@
 // stop/start and time, against GracefulConnection over the fake connection (fast-check). Whatever
 // happens: no transition the table refuses is ever attempted (SG21), every `state` event is a change
 // the table allows, and no call hangs — each settles within its time limit, whatever state the
-// connection is left in.
+// connection is left in; and after stop() no connection is left running, even when the app called
+// stop(), start() or send() from inside an event listener mid-transition.
+// 300 sequences of up to 40 steps per run; a deeper search: RUNS=8000 LEN=100 npx vitest run <this file>.
 import fc from "fast-check";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { next, STATE, TRANSITIONS, type Phase, type TransitionEvent } from "../../src/client/transitions";
@@ -22,10 +24,10 @@ for (const p of Object.keys(STATE) as Phase[]) {
 
 const server = fc.constantFrom("A", "B", "C");
 const action = fc.oneof(
-  fc.constant({ t: "send" } as const),
+  fc.record({ t: fc.constant("send" as const), slow: fc.boolean() }), // "Slow" waits for its receipt
   fc.constant({ t: "invoke" } as const),
-  fc.constant({ t: "complete" } as const),
-  fc.constant({ t: "fail" } as const),
+  fc.record({ t: fc.constant("complete" as const), method: fc.constantFrom("Work", "Slow") }),
+  fc.record({ t: fc.constant("fail" as const), method: fc.constantFrom("Work", "Slow") }),
   fc.record({ t: fc.constant("hello" as const), server, from: fc.option(server, { nil: undefined }) }),
   fc.record({ t: fc.constant("exit" as const), server: fc.option(server, { nil: undefined }), mode: fc.constantFrom("WaitForClientsClose", "MigrateClients", undefined) }),
   fc.constant({ t: "drop" } as const),
@@ -35,12 +37,18 @@ const action = fc.oneof(
   fc.record({ t: fc.constant("hubLoop" as const), ok: fc.boolean() }),
   fc.constant({ t: "stop" } as const),
   fc.constant({ t: "start" } as const),
+  // The app acts from inside a listener, in the middle of a transition.
+  fc.record({
+    t: fc.constant("reenter" as const),
+    event: fc.constantFrom("undelivered", "state", "exit", "draining", "migrated", "server", "reconnecting", "reconnected", "resumed", "closed"),
+    call: fc.constantFrom("stop", "start", "send"),
+  }),
 );
 
 it("never attempts a refused transition, only makes allowed state changes, and settles every call", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 40 }), fc.boolean(), async (actions, automaticReconnect) => {
-      const h = setup({ drainTimeoutMs: 2_000, migrationWaitMs: 1_000, callTimeoutMs: 10_000, retryableMethods: ["Work"] }, { automaticReconnect });
+    fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: Number(process.env.LEN) || 40 }), fc.boolean(), fc.boolean(), fc.constantFrom(0, 3), async (actions, automaticReconnect, retryable, maxInterruptions) => {
+      const h = setup({ drainTimeoutMs: 2_000, migrationWaitMs: 1_000, callTimeoutMs: 10_000, retryableMethods: retryable ? ["Work"] : [], maxInterruptions }, { automaticReconnect });
       const changes: string[] = [];
       h.conn.events.on("state", ({ from, to }) => changes.push(`${from} → ${to}`));
       await started(h, "A");
@@ -51,13 +59,14 @@ it("never attempts a refused transition, only makes allowed state changes, and s
         p.then(() => { c.settled = true; }, () => { c.settled = true; });
       };
       let n = 0;
+      const reentrant: Array<() => void> = [];
       for (const a of actions) {
         const hub = h.hub;
         switch (a.t) {
-          case "send": track(h.conn.send("Chat", ++n)); break;
+          case "send": track(h.conn.send(a.slow ? "Slow" : "Chat", ++n)); break;
           case "invoke": track(h.conn.invoke("Work", ++n)); break;
-          case "complete": if ([...hub.invocations.values()].some((i) => i.method === "Work")) hub.complete("Work"); break;
-          case "fail": if ([...hub.invocations.values()].some((i) => i.method === "Work")) hub.fail("Work", "boom"); break;
+          case "complete": if ([...hub.invocations.values()].some((i) => i.method === a.method)) hub.complete(a.method); break;
+          case "fail": if ([...hub.invocations.values()].some((i) => i.method === a.method)) hub.fail(a.method, "boom"); break;
           case "hello": if (hub.state === "Connected") hub.deliver("graceful.hello", a.from && a.from !== a.server ? { serverId: a.server, migratedFrom: a.from } : { serverId: a.server }); break;
           case "exit": if (hub.state === "Connected") hub.deliver("exit", { ...(a.server ? { serverId: a.server } : {}), ...(a.mode ? { mode: a.mode } : {}) }); break;
           case "drop": if (hub.state === "Connected") hub.drop(); break;
@@ -69,17 +78,35 @@ it("never attempts a refused transition, only makes allowed state changes, and s
             break;
           case "stop": track(h.conn.stop()); break;
           case "start": track(h.conn.start()); break;
+          case "reenter": {
+            const once = () => {
+              h.conn.events.off(a.event, once);
+              if (a.call === "stop") track(h.conn.stop());
+              else if (a.call === "start") track(h.conn.start());
+              else track(h.conn.send("Chat", ++n));
+            };
+            h.conn.events.on(a.event, once);
+            reentrant.push(() => h.conn.events.off(a.event, once));
+            break;
+          }
         }
         await tick();
       }
       // Nothing hangs: past every time limit, each call (and start/stop) has settled, whatever the state.
-      await tick(15_000);
+      // (A listener may make a call late, when an earlier one times out: give each such round its time.)
+      for (let made = -1; made !== calls.length; ) {
+        made = calls.length;
+        await tick(15_000);
+      }
       expect(calls.filter((c) => !c.settled)).toHaveLength(0);
       expect(h.warnings.filter((w) => w.startsWith("SG21"))).toEqual([]);
       for (const c of changes) expect(ALLOWED.has(c), c).toBe(true);
+      for (const off of reentrant) off(); // a start() from a `closed` listener would rightly start again
       await h.conn.stop();
+      await tick(60_000);
       expect(h.conn.state).toBe("Disconnected");
+      expect(h.hub.state, "no connection left running after stop()").toBe("Disconnected");
     }),
-    { numRuns: 150 },
+    { numRuns: Number(process.env.RUNS) || 300 },
   );
 });
