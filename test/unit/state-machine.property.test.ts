@@ -8,6 +8,8 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { next, STATE, TRANSITIONS, type Phase, type TransitionEvent } from "../../src/client/transitions";
+import { overlap } from "../../src/overlap";
+import { FakeHubConnection } from "./fake-hub-connection";
 import { setup, started, tick } from "./harness";
 
 beforeEach(() => { vi.useFakeTimers(); });
@@ -29,7 +31,7 @@ const action = fc.oneof(
   fc.record({ t: fc.constant("complete" as const), method: fc.constantFrom("Work", "Slow") }),
   fc.record({ t: fc.constant("fail" as const), method: fc.constantFrom("Work", "Slow") }),
   fc.record({ t: fc.constant("hello" as const), server, from: fc.option(server, { nil: undefined }) }),
-  fc.record({ t: fc.constant("exit" as const), server: fc.option(server, { nil: undefined }), mode: fc.constantFrom("WaitForClientsClose", "MigrateClients", undefined) }),
+  { arbitrary: fc.record({ t: fc.constant("exit" as const), server: fc.option(server, { nil: undefined }), mode: fc.constantFrom("WaitForClientsClose", "MigrateClients", undefined) }), weight: 3 },
   fc.constant({ t: "drop" } as const),
   fc.constant({ t: "refuse" } as const),
   fc.constant({ t: "nextStartFails" } as const),
@@ -47,8 +49,20 @@ const action = fc.oneof(
 
 it("never attempts a refused transition, only makes allowed state changes, and settles every call", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: Number(process.env.LEN) || 40 }), fc.boolean(), fc.boolean(), fc.constantFrom(0, 3), async (actions, automaticReconnect, retryable, maxInterruptions) => {
-      const h = setup({ drainTimeoutMs: 2_000, migrationWaitMs: 1_000, callTimeoutMs: 10_000, retryableMethods: retryable ? ["Work"] : [], maxInterruptions }, { automaticReconnect });
+    fc.asyncProperty(fc.array(fc.tuple(action, fc.nat()), { minLength: 1, maxLength: Number(process.env.LEN) || 40 }), fc.boolean(), fc.boolean(), fc.constantFrom(0, 3), fc.boolean(), async (actions, automaticReconnect, retryable, maxInterruptions, withOverlap) => {
+      // With `overlap`, exits build new connections (more fakes): each step acts on one of them.
+      const hubs: FakeHubConnection[] = [];
+      const createConnection = () => {
+        const hub = new FakeHubConnection([], { label: `hub${hubs.length + 1}`, firstConnection: (hubs.length + 1) * 100 });
+        hub.autoComplete = (m) => m === "Chat";
+        hubs.push(hub);
+        return hub;
+      };
+      const h = setup({
+        drainTimeoutMs: 2_000, migrationWaitMs: 1_000, callTimeoutMs: 10_000, retryableMethods: retryable ? ["Work"] : [], maxInterruptions,
+        ...(withOverlap ? { overlap: overlap({ createConnection, messageKey: (_m, [x]) => (typeof x === "number" ? String(x) : undefined) }) } : {}),
+      }, { automaticReconnect });
+      hubs.unshift(h.hub);
       const changes: string[] = [];
       h.conn.events.on("state", ({ from, to }) => changes.push(`${from} → ${to}`));
       await started(h, "A");
@@ -60,8 +74,8 @@ it("never attempts a refused transition, only makes allowed state changes, and s
       };
       let n = 0;
       const reentrant: Array<() => void> = [];
-      for (const a of actions) {
-        const hub = h.hub;
+      for (const [a, pick] of actions) {
+        const hub = pick % 3 === 0 ? hubs[pick % hubs.length]! : hubs[hubs.length - 1]!; // mostly the newest
         switch (a.t) {
           case "send": track(h.conn.send(a.slow ? "Slow" : "Chat", ++n)); break;
           case "invoke": track(h.conn.invoke("Work", ++n)); break;
@@ -105,7 +119,7 @@ it("never attempts a refused transition, only makes allowed state changes, and s
       await h.conn.stop();
       await tick(60_000);
       expect(h.conn.state).toBe("Disconnected");
-      expect(h.hub.state, "no connection left running after stop()").toBe("Disconnected");
+      for (const hub of hubs) expect(hub.state, "no connection left running after stop()").toBe("Disconnected");
     }),
     { numRuns: Number(process.env.RUNS) || 300 },
   );
