@@ -49,7 +49,7 @@ const action = fc.oneof(
 
 it("never attempts a refused transition, only makes allowed state changes, and settles every call", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.tuple(action, fc.nat()), { minLength: 1, maxLength: Number(process.env.LEN) || 40 }), fc.boolean(), fc.boolean(), fc.constantFrom(0, 3), fc.boolean(), async (actions, automaticReconnect, retryable, maxInterruptions, withOverlap) => {
+    fc.asyncProperty(fc.array(fc.tuple(action, fc.nat()), { minLength: 1, maxLength: Number(process.env.LEN) || 40, size: "max" }), fc.boolean(), fc.boolean(), fc.constantFrom(0, 3), fc.boolean(), async (actions, automaticReconnect, retryable, maxInterruptions, withOverlap) => {
       // With `overlap`, exits build new connections (more fakes): each step acts on one of them.
       const hubs: FakeHubConnection[] = [];
       const createConnection = () => {
