@@ -1,6 +1,14 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+// SDK_BUILD=min: the SDK's unit tests run against the minified browser build (error codes instead
+// of texts, private members renamed) instead of src/index.ts — `npm run test:min` (build first).
+const sdkBuild = process.env.SDK_BUILD === "min"
+  ? [{ find: /^(\.\.\/)+src\/index$/, replacement: fileURLToPath(new URL("./dist/signalr-graceful.esm.min.js", import.meta.url)) }]
+  : [];
+
 export default defineConfig({
+  resolve: { alias: sdkBuild },
   test: {
     include: ["test/**/*.test.ts"],
     // Expected warnings and errors (a dropped connection, a refused call) are shown only for
