@@ -157,10 +157,11 @@ export class GracefulConnection {
     // The promise exists before stopInternal() runs: a listener it notifies may call stop() again.
     let stopped!: () => void;
     const p = (this.stopPromise = new Promise<void>((resolve) => { stopped = resolve; }));
-    void this.stopInternal().finally(() => {
+    const end = () => {
       if (this.stopPromise === p) this.stopPromise = undefined;
       stopped();
-    });
+    };
+    this.stopInternal().then(end, end);
     return p;
   }
 
