@@ -6,6 +6,7 @@ import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { hostname } from "node:os";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { GracefulConnection } from "../../src/index.js";
+import { helloFrom } from "./chat-fixture.js";
 import { MiniLoadBalancer, MiniService } from "../../src/testing/index.js";
 import { AspNetServer } from "../dotnet/aspnet-server.js";
 import { describeDotnet } from "../dotnet/dotnet.js";
@@ -40,6 +41,7 @@ describeDotnet("MigrateClients with the doc's C# on the real server SDK", () => 
       logs.push(log);
     }
     await Promise.all(conns.map((c) => c.start()));
+    await Promise.all(conns.map(helloFrom));
     // The service, not the balancer, places connections: stop a server that has some.
     const on = (s: AspNetServer) => conns.filter((c) => c.serverId === `${hostname()}-${s.pid}`);
     const [a, b] = (on(servers[0]!).length > 0 ? servers : [...servers].reverse()) as [AspNetServer, AspNetServer];

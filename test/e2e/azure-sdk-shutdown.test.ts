@@ -10,7 +10,7 @@ import { MiniService } from "../../src/service/mini-service.js";
 import { MiniLoadBalancer } from "../../src/server/load-balancer.js";
 import type { MiniServer } from "../../src/server/mini-server.js";
 import { describeDotnet } from "../dotnet/dotnet.js";
-import { ChatClient, allBack, chatEvents, until, type ChatMessage, stopClients } from "./chat-fixture.js";
+import { ChatClient, allBack, chatEvents, helloFrom, until, type ChatMessage, stopClients } from "./chat-fixture.js";
 import { ChatServerProcess, ChatStoreServer, type ShutdownModeName } from "./azure-sdk-fixture.js";
 
 describeDotnet("the real Azure SignalR server SDK against the kit's service", () => {
@@ -42,6 +42,7 @@ describeDotnet("the real Azure SignalR server SDK against the kit's service", ()
     c.conn.on("message", (m: ChatMessage) => live.get(c)!.push(m));
     clients.push(c);
     await c.conn.start();
+    await helloFrom(c.conn);
     return c;
   };
 

@@ -218,3 +218,12 @@ export function allBack(clients: ChatClient[], servers: () => readonly { id: str
     () => clients.map((c) => `${c.user}:${c.conn.state}@${c.conn.serverId}` + (c.conn.state !== "Connected" ? `\n  ${c.history.slice(-12).join("\n  ")}\n` : "")).join(" "),
   );
 }
+
+/**
+ * The server a connection is on, once its hello arrived. start() resolves without waiting for it
+ * (the hello often comes a moment after the resume), so a test that sorts clients by server waits here.
+ */
+export function helloFrom(conn: GracefulConnection): Promise<string> {
+  if (conn.serverId !== undefined) return Promise.resolve(conn.serverId);
+  return new Promise((resolve) => conn.events.on("server", (e) => resolve(e.serverId)));
+}

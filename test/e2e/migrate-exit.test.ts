@@ -8,6 +8,7 @@
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { afterEach, expect, it } from "vitest";
 import { GracefulConnection } from "../../src/index.js";
+import { helloFrom } from "./chat-fixture.js";
 import { GracefulShutdownMode, Hub, MiniLoadBalancer, MiniServer, MiniService } from "../../src/testing/index.js";
 
 let cleanup: (() => Promise<void>)[] = [];
@@ -52,6 +53,7 @@ it("SDK clients migrate without draining or reconnecting when the exit (with its
   });
   cleanup.push(async () => void (await Promise.all(conns.map((c) => c.stop()))));
   await Promise.all(conns.map((c) => c.start()));
+  await Promise.all(conns.map(helloFrom));
   const onA = conns.filter((c) => c.serverId === "a");
   expect(onA.length).toBeGreaterThan(0);
   const ids = onA.map((c) => c.connectionId);
