@@ -9,6 +9,7 @@ import { describe, toError } from "./errors";
 import type { Handoff, HandoffFactory, HandoffHost } from "./handoff";
 import { assertHubLike, type HubLike } from "./hub-like";
 import { timeout } from "./options";
+import { DEV, code } from "./text";
 
 export interface OverlapOptions {
   /** Builds a fresh HubConnection to the same URL (the old one's server is offline, so it lands elsewhere). */
@@ -26,12 +27,12 @@ export interface OverlapOptions {
 
 /** The `overlap` option's value: `new GracefulConnection(hub, { overlap: overlap({ createConnection, messageKey }) })`. Validated here, up front. */
 export function overlap(o: OverlapOptions): HandoffFactory {
-  if (typeof o !== "object" || o === null) throw new TypeError("overlap() needs an options object.");
-  if (typeof o.createConnection !== "function") throw new TypeError("overlap.createConnection must be a function.");
-  if (typeof o.messageKey !== "function") throw new TypeError("overlap.messageKey must be a function.");
+  if (typeof o !== "object" || o === null) throw new TypeError(DEV ? "overlap() needs an options object." : code(23));
+  if (typeof o.createConnection !== "function") throw new TypeError(DEV ? "overlap.createConnection must be a function." : code(14, "overlap.createConnection", "function"));
+  if (typeof o.messageKey !== "function") throw new TypeError(DEV ? "overlap.messageKey must be a function." : code(14, "overlap.messageKey", "function"));
   const maxKeys = o.maxKeys ?? 10_000;
-  if (typeof maxKeys !== "number") throw new TypeError("overlap.maxKeys must be a number.");
-  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`overlap.maxKeys must be an integer ≥ 1 (got ${maxKeys}).`);
+  if (typeof maxKeys !== "number") throw new TypeError(DEV ? "overlap.maxKeys must be a number." : code(11, "overlap.maxKeys", maxKeys));
+  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(DEV ? `overlap.maxKeys must be an integer ≥ 1 (got ${maxKeys}).` : code(13, "overlap.maxKeys", 1, maxKeys));
   const windowMs = timeout("overlap.windowMs", o.windowMs, 10_000);
   return (host) => new OverlapHandoff(host, o.createConnection, new DuplicateFilter(o.messageKey, windowMs, maxKeys));
 }
@@ -75,7 +76,7 @@ class OverlapHandoff implements Handoff {
     try {
       const created: unknown = this.create();
       assertHubLike(created);
-      if (created === old) throw new TypeError("overlap.createConnection must build a new connection.");
+      if (created === old) throw new TypeError(DEV ? "overlap.createConnection must build a new connection." : code(24));
       next = this.incoming = created;
       host.attach(next);
       await next.start();
