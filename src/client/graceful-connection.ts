@@ -342,11 +342,16 @@ export class GracefulConnection {
     this.go("up");
   }
 
-  /** The usable connection is gone (dropped, or we closed it for an exit): in-flight invocations are interrupted. */
-  private connectionDown(reason: InterruptReason): void {
+  /**
+   * The usable connection is gone (dropped, or we closed it for an exit): in-flight invocations are
+   * interrupted. A listener of a call it rejects may stop() us, which aborts `flow` (take the new
+   * flow before calling): false then, and the caller goes no further.
+   */
+  private connectionDown(reason: InterruptReason, flow: AbortSignal): boolean {
     this.forgetConnection();
     this.unusableSince = Date.now();
     this.outbox.interrupted(this.gen, reason);
+    return !flow.aborted;
   }
 
   /** Reconnects by the policy (reconnect-loop.ts), then resumes; gives up into Disconnected. */
@@ -483,8 +488,7 @@ export class GracefulConnection {
     if (!finished) this.log(Level.Warning, 13, `${budget}`);
     const previousConnectionId = this.lastConnectionId;
     this.servers.leave();
-    this.connectionDown("exit");
-    if (signal.aborted) return; // a listener of a rejected call stopped us
+    if (!this.connectionDown("exit", signal)) return;
     this.go("drained");
     if (this.handoff) return this.handoff.run(signal, previousConnectionId);
     await this.stopQuietly(this.hub);
@@ -546,11 +550,8 @@ export class GracefulConnection {
       return;
     }
     this.log(Level.Warning, 18, describe(err));
-    // The new flow first: connectionDown() rejects calls, and a listener of theirs may stop() us,
-    // which aborts this flow (then no loop may start).
     const signal = this.newFlow();
-    this.connectionDown("dropped");
-    if (signal.aborted) return;
+    if (!this.connectionDown("dropped", signal)) return;
     this.go("dropped");
     void this.reconnectLoop(signal, "dropped", err, this.lastConnectionId);
   }
@@ -558,9 +559,7 @@ export class GracefulConnection {
   private onHubReconnecting(error: Error | undefined): void {
     if (!this.up) return;
     this.log(Level.Warning, 19, describe(error));
-    const signal = this.newFlow(); // before connectionDown(): see onHubClose
-    this.connectionDown("dropped");
-    if (signal.aborted) return;
+    if (!this.connectionDown("dropped", this.newFlow())) return;
     this.go("hubDropped");
     this.emit("reconnecting", error ? { reason: "dropped", error, source: "hub" } : { reason: "dropped", source: "hub" });
   }
