@@ -33,6 +33,7 @@ import { randomId, readBody, refuseUpgrade, requestUrl, sendJson, sendStatus } f
 import { applyOriginPolicy, type AllowedOrigins } from "./origin-policy.js";
 import { HubServer } from "./hub-server.js";
 import { LongPollingTransport } from "./long-polling-transport.js";
+import { endOfDeliveryMarker } from "./marker-split.js";
 import { Membership } from "./membership.js";
 import { negotiateBody, negotiateVersion, wantsStatefulReconnect } from "./negotiate.js";
 import { DEFAULT_SERVER_LINK_LIMITS, ServerLink } from "./server-link.js";
@@ -166,6 +167,8 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   private readonly hubServers = new Map<string, HubServer[]>();
   private readonly memberships = new Map<string, Membership>();
   private readonly invocations = new ClientInvocations();
+  /** Test hook: connections to move right after their next delivery marker (migrateAfterDeliveryMarker). */
+  private readonly markerSplits = new Map<string, { resolve(moved: { from: string; to: string }): void; reject(e: Error): void }>();
   private readonly sweeper: NodeJS.Timeout;
   private port = 0;
   private stopped = false;
@@ -265,6 +268,21 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
     if (!c || c.transportKind === undefined) return false;
     c.dropTransport();
     return true;
+  }
+
+  /**
+   * Test hook: moves a client to another online server of its hub right after the service has
+   * forwarded the client's next `GracefulDelivery` marker to its server, before the message that
+   * follows — a marker on the old server, its message on the new one. A MigrateClients shutdown
+   * makes this split only by chance. The move is the one a shutdown makes (CloseConnection with
+   * Asrs-Migrate-To, OpenConnection with Asrs-Migrate-From); the old server stays online.
+   * Resolves with both server ids once moved; rejects when there is nowhere to move it to, or
+   * the connection ends first.
+   */
+  migrateAfterDeliveryMarker(connectionId: string): Promise<{ from: string; to: string }> {
+    if (!this.clients.has(connectionId)) return Promise.reject(new RangeError(`No client connection '${connectionId}'.`));
+    if (this.markerSplits.has(connectionId)) return Promise.reject(new Error(`A migration after a marker is already armed for '${connectionId}'.`));
+    return new Promise((resolve, reject) => this.markerSplits.set(connectionId, { resolve, reject }));
   }
 
   async stop(): Promise<void> {
@@ -576,11 +594,25 @@ export class MiniService extends EventEmitter<MiniServiceEvents> {
   private onClientRecords(c: ClientConnection, records: Uint8Array): void {
     const b = this.bindings.get(c.id);
     if (!b) return;
+    const split = this.markerSplits.size > 0 ? this.markerSplits.get(c.id) : undefined;
+    const end = split ? endOfDeliveryMarker(records, c.binary) : -1;
+    if (split && end >= 0) {
+      this.markerSplits.delete(c.id);
+      b.link.send({ type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: records.subarray(0, end) });
+      this.migrate(c, b.server);
+      const to = this.bindings.get(c.id)?.server;
+      if (!to || to === b.server) split.reject(new Error(`Client '${c.id}' could not be moved: no other online server of hub '${c.hub}'.`));
+      else split.resolve({ from: b.server.serverId, to: to.serverId });
+      if (end < records.length) this.onClientRecords(c, records.subarray(end));
+      return;
+    }
     b.link.send({ type: ServiceMessageType.ConnectionData, connectionId: c.id, payload: records });
   }
 
   private onClientClosed(c: ClientConnection): void {
     this.clients.delete(c.id);
+    this.markerSplits.get(c.id)?.reject(new Error(`Client '${c.id}' left before its next delivery marker.`));
+    this.markerSplits.delete(c.id);
     // An SSE stream ends with its connection; a long-polling one stays reachable until its last poll (see sweep).
     for (const [token, e] of this.httpTransports) if (e.conn === c && e.transport instanceof ServerSentEventsTransport) this.httpTransports.delete(token);
     const b = this.bindings.get(c.id);

@@ -1,0 +1,67 @@
+// The one split a migration can make in the delivery guarantee: the service moves a client right
+// after a send's GracefulDelivery marker reached the old server and before the send itself, which
+// reaches the new server unmarked. The old server hands its pending marker over through the
+// shared ledger and the new server runs the unmarked send under it, so the SDK's re-send (same
+// delivery id) is a copy and the next send runs after it, without waiting for orderWaitMs.
+// Made deterministic with MiniService.migrateAfterDeliveryMarker; real @microsoft/signalr client
+// in GracefulConnection, real sockets.
+import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { afterEach, expect, it } from "vitest";
+import { GracefulConnection } from "../../src/index.js";
+import { DeliveryLedger, Hub } from "../../src/testing/index.js";
+import { startKit, type Kit } from "./kit.js";
+
+interface Run { seq: number; serverId: string }
+
+const ORDER_WAIT_MS = 3_000;
+
+let kit: Kit | undefined;
+let conn: GracefulConnection | undefined;
+afterEach(async () => {
+  await conn?.stop().catch(() => {});
+  conn = undefined;
+  await kit?.close();
+  kit = undefined;
+});
+
+function relayHub(runs: Run[]) {
+  return class Relay extends Hub {
+    post(seq: number) {
+      runs.push({ seq, serverId: this.context.serverId });
+    }
+  };
+}
+
+it.each(["json", "messagepack"] as const)(
+  "a migration between a marker and its send (%s): the send runs once, on the new server, and the next one runs after it without the order wait",
+  async (protocol) => {
+    const runs: Run[] = [];
+    const ledger = new DeliveryLedger({ orderWaitMs: ORDER_WAIT_MS });
+    const k = (kit = await startKit({ hubs: { relay: relayHub(runs) }, servers: 2, serverOptions: { deliveries: ledger } }));
+    let b = new HubConnectionBuilder().withUrl(k.servers[0]!.url("relay")).configureLogging(LogLevel.None);
+    if (protocol === "messagepack") b = b.withHubProtocol(new MessagePackHubProtocol());
+    const c = (conn = new GracefulConnection(b.build(), { logger: { log: () => {} }, callTimeoutMs: 10_000 }));
+    const migrated = new Promise<void>((resolve) => c.events.on("migrated", () => resolve()));
+    await c.start();
+    const [client] = k.service.connections();
+    expect(client!.serverId).toBe("server-a");
+
+    const moved = k.service.migrateAfterDeliveryMarker(client!.connectionId);
+    const started = Date.now();
+    const first = c.send("Post", 1);
+    const second = c.send("Post", 2);
+    expect(await moved).toEqual({ from: "server-a", to: "server-b" });
+    await Promise.all([first, second, migrated]);
+    const elapsed = Date.now() - started;
+
+    expect(runs).toEqual([{ seq: 1, serverId: "server-b" }, { seq: 2, serverId: "server-b" }]);
+    expect(ledger.stats.orderTimeouts).toBe(0);
+    expect(elapsed).toBeLessThan(ORDER_WAIT_MS);
+    expect(ledger.handoverStats).toEqual({ recorded: 1, carried: 1, timeouts: 0 });
+    // And afterwards, as ever: a third send runs once, after the others.
+    await c.send("Post", 3);
+    expect(runs.map((r) => r.seq)).toEqual([1, 2, 3]);
+  },
+  20_000,
+);
