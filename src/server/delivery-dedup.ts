@@ -6,13 +6,27 @@
 //
 // The ledger stands for shared storage (the app's database or cache): give every server the same
 // one. In-memory here; the C# equivalent is a hub filter over a distributed store (docs/csharp-hub.md).
+//
+// A migration can fall between a marker and its message: the marker reaches the old server, the
+// message the new one, unmarked. So the old server hands the marker it still held over (a
+// handover record per connection id, "none" included) and the new server's first unmarked
+// invocation takes it, waiting briefly for it: then that invocation runs under its delivery id.
 import { isId } from "../protocol/conventions.js";
 
 export interface DeliveryLedgerOptions {
   /** How long a delivery waits for earlier ones (or for its own earlier attempt) before it runs anyway. Default 5 000. */
   orderWaitMs?: number;
-  /** Bound on the senders remembered (oldest forgotten first). Default 10 000. */
+  /** Bound on the senders remembered (oldest forgotten first), and on handover records kept. Default 10 000. */
   maxSenders?: number;
+  /**
+   * How long a migrated connection's new server waits for its old server's handover record
+   * (takeHandover). Default: orderWaitMs. The old server writes it once it has read what the
+   * connection sent it — within milliseconds, or once its running calls free a slot for the
+   * ones still queued — so the full wait is paid only when the old server died first.
+   */
+  handoverWaitMs?: number;
+  /** How long a handover record nobody takes is kept. Default 60 000. */
+  handoverTtlMs?: number;
 }
 
 /** One delivery id, as read from the marker. */
@@ -32,6 +46,11 @@ interface Sender {
 
 export type DeliveryOutcome<T> = { duplicate: true } | { duplicate: false; result: T };
 
+interface Handover {
+  pending: DeliveryId | undefined;
+  expiresAt: number;
+}
+
 /** Reads a marker's arguments; undefined when malformed (the caller logs it). */
 export function parseDeliveryId(args: readonly unknown[]): DeliveryId | undefined {
   const [clientId, n, w] = args;
@@ -42,15 +61,82 @@ export function parseDeliveryId(args: readonly unknown[]): DeliveryId | undefine
 
 export class DeliveryLedger {
   private readonly senders = new Map<string, Sender>();
+  /** Handover records by connection id, oldest first (a constant TTL keeps them in expiry order). */
+  private readonly handovers = new Map<string, Handover>();
+  private readonly handoverWaiters = new Map<string, Set<() => void>>();
   private readonly orderWaitMs: number;
   private readonly maxSenders: number;
+  private readonly handoverWaitMs: number;
+  private readonly handoverTtlMs: number;
   /** Deliveries skipped as copies, and those that ran without their predecessors after orderWaitMs. */
   readonly stats = { ran: 0, duplicates: 0, orderTimeouts: 0 };
+  /** Handover records written, taken with a marker in them, and takes that found none in time. */
+  readonly handoverStats = { recorded: 0, carried: 0, timeouts: 0 };
 
   constructor(o: DeliveryLedgerOptions = {}) {
     this.orderWaitMs = o.orderWaitMs ?? 5_000;
     this.maxSenders = o.maxSenders ?? 10_000;
+    this.handoverWaitMs = o.handoverWaitMs ?? this.orderWaitMs;
+    this.handoverTtlMs = o.handoverTtlMs ?? 60_000;
     if (!(this.orderWaitMs >= 0) || !(this.maxSenders >= 1)) throw new RangeError("DeliveryLedger: orderWaitMs ≥ 0 and maxSenders ≥ 1.");
+    if (!(this.handoverWaitMs >= 0) || !(this.handoverTtlMs > 0)) throw new RangeError("DeliveryLedger: handoverWaitMs ≥ 0 and handoverTtlMs > 0.");
+  }
+
+  /**
+   * The old server of a connection that migrated away: the marker it had read and not yet
+   * applied (`undefined`: none). Written once the old server has read everything the connection
+   * sent it, so "none" is final. A later record for the same connection replaces it.
+   */
+  handOver(connectionId: string, pending: DeliveryId | undefined): void {
+    const now = Date.now();
+    for (const [id, h] of this.handovers) {
+      if (h.expiresAt > now && this.handovers.size < this.maxSenders) break;
+      this.handovers.delete(id);
+    }
+    this.handovers.delete(connectionId); // re-inserted last: the map stays in expiry order
+    this.handovers.set(connectionId, { pending, expiresAt: now + this.handoverTtlMs });
+    this.handoverStats.recorded++;
+    const waiters = this.handoverWaiters.get(connectionId);
+    this.handoverWaiters.delete(connectionId);
+    waiters?.forEach((wake) => wake());
+  }
+
+  /**
+   * The new server of a migrated connection, at its first invocation that came without a marker:
+   * the marker the old server held for it, if any. Waits at most handoverWaitMs for the record
+   * (the old server may still be reading); takes it, so it is used once. `undefined` when the
+   * record says none, or none came in time (the old server died: the invocation runs unmarked).
+   */
+  async takeHandover(connectionId: string): Promise<DeliveryId | undefined> {
+    const deadline = Date.now() + this.handoverWaitMs;
+    for (;;) {
+      const h = this.handovers.get(connectionId);
+      if (h && h.expiresAt > Date.now()) {
+        this.handovers.delete(connectionId);
+        if (h.pending) this.handoverStats.carried++;
+        return h.pending;
+      }
+      if (Date.now() >= deadline) {
+        this.handoverStats.timeouts++;
+        return undefined;
+      }
+      await this.handoverWritten(connectionId, deadline);
+    }
+  }
+
+  private handoverWritten(connectionId: string, deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.handoverWaiters.get(connectionId);
+      if (!waiters) this.handoverWaiters.set(connectionId, (waiters = new Set()));
+      const wake = () => {
+        clearTimeout(t);
+        waiters.delete(wake);
+        if (waiters.size === 0 && this.handoverWaiters.get(connectionId) === waiters) this.handoverWaiters.delete(connectionId);
+        resolve();
+      };
+      const t = setTimeout(wake, Math.max(0, deadline - Date.now()));
+      waiters.add(wake);
+    });
   }
 
   /** Runs `fn` for delivery `id` unless it already ran (or runs) somewhere; waits for earlier ones first. */

@@ -7,7 +7,8 @@
 // wrong mode, stream count, id in use). When the connection ends, what it had already sent
 // is still read and run (its answers go nowhere), then onDisconnected runs — without
 // waiting for a call still running, as ASP.NET Core. When the server dies, nothing more
-// runs at all.
+// runs at all. With a delivery ledger, a connection that migrates away hands the delivery
+// marker it still holds over to its new server (see delivery-dedup.ts).
 import { DELIVERY_METHOD, HELLO_METHOD } from "../protocol/conventions.js";
 import { parseDeliveryId, type DeliveryId, type DeliveryLedger } from "./delivery-dedup.js";
 import { FramingError, RecordReader } from "../protocol/frame-reader.js";
@@ -87,6 +88,8 @@ export class ServerConnection {
   private readonly limit: InvocationLimit;
   /** The delivery id announced for the next invocation (DELIVERY_METHOD marker). */
   private delivery: DeliveryId | undefined;
+  /** Migrated here and no invocation read yet: the first one may be a marker's message (takeHandover). */
+  private handoverDue: boolean;
   /** Client results other servers asked this client for: invocation id → the caller server. */
   private readonly routed = new Map<string, string>();
   /** Server-to-client streams running, by invocation id. */
@@ -104,6 +107,7 @@ export class ServerConnection {
   constructor(private readonly o: ServerConnectionInit) {
     this.id = o.id;
     if (o.migratedFrom !== undefined) this.migration = { from: o.migratedFrom, to: o.serverId };
+    this.handoverDue = o.migratedFrom !== undefined && o.deliveries !== undefined;
     this.limit = new InvocationLimit(o.limits.maxParallelInvocations);
   }
 
@@ -142,6 +146,9 @@ export class ServerConnection {
       await this.connected;
       await this.idle;
       if (this.phase === "dead") return;
+      // Everything it sent here is read: a marker still pending is for a message the new server got.
+      if (migratedTo !== undefined) this.o.deliveries?.handOver(this.id, this.delivery);
+      this.delivery = undefined;
       if (wasOpen) await this.callHub((h) => h.onDisconnected(error ? new Error(error) : undefined), "onDisconnected");
       // Ended here once its calls still running are done too: a graceful shutdown lets them
       // finish (their broadcasts and stores count), within its budget.
@@ -297,8 +304,16 @@ export class ServerConnection {
 
   private async invocation(m: InvocationMessage | StreamInvocationMessage): Promise<void> {
     // A delivery marker applies to the invocation right after it, whatever becomes of that one.
-    const delivery = this.delivery;
+    let delivery = this.delivery;
     this.delivery = undefined;
+    if (this.handoverDue) {
+      this.handoverDue = false;
+      // The service may have moved us between a send's marker (read by the old server) and the send.
+      if (!delivery && m.type === MessageType.Invocation && this.o.deliveries) {
+        delivery = await this.o.deliveries.takeHandover(this.id); // the reader waits: order holds
+        if (this.phase === "dead") return;
+      }
+    }
     const isStreamResponse = m.type === MessageType.StreamInvocation;
     const id = m.invocationId;
     const method = hubMethods(this.o.hubClass).get(m.target.toLowerCase());

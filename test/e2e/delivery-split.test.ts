@@ -9,7 +9,7 @@ import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, expect, it } from "vitest";
 import { GracefulConnection } from "../../src/index.js";
-import { DeliveryLedger, Hub } from "../../src/testing/index.js";
+import { DeliveryLedger, GracefulShutdownMode, Hub } from "../../src/testing/index.js";
 import { startKit, type Kit } from "./kit.js";
 
 interface Run { seq: number; serverId: string }
@@ -65,3 +65,25 @@ it.each(["json", "messagepack"] as const)(
   },
   20_000,
 );
+
+it("an ordinary migration costs nothing more: the old server records none, a first marked send takes nothing, a first unmarked call finds the record at once", async () => {
+  const runs: Run[] = [];
+  const ledger = new DeliveryLedger({ orderWaitMs: ORDER_WAIT_MS });
+  const k = (kit = await startKit({ hubs: { relay: relayHub(runs) }, servers: 1, serverOptions: { deliveries: ledger } }));
+  const hub = () => new HubConnectionBuilder().withUrl(k.servers[0]!.url("relay")).configureLogging(LogLevel.None).build();
+  const marked = (conn = new GracefulConnection(hub(), { logger: { log: () => {} } }));
+  const plain = hub();
+  await marked.start();
+  await plain.start(); // both on server-a, the only one yet
+  await k.addServer();
+  const migrated = new Promise<void>((resolve) => marked.events.on("migrated", () => resolve()));
+  await k.servers[0]!.shutdown({ mode: GracefulShutdownMode.MigrateClients, timeoutMs: 5_000 });
+  await migrated;
+  const started = Date.now();
+  await marked.send("Post", 1); // its first invocation on the new server carries its marker
+  await plain.invoke("Post", 2); // no marker: it looks for the handover, which says none
+  expect(Date.now() - started).toBeLessThan(1_000);
+  expect(runs.map((r) => r.seq)).toEqual([1, 2]);
+  expect(ledger.handoverStats).toEqual({ recorded: 2, carried: 0, timeouts: 0 });
+  await plain.stop();
+}, 20_000);
