@@ -29,6 +29,8 @@ export interface ChatServerOptions {
   mode?: ShutdownModeName;
   timeoutSeconds?: number;
   storeUrl?: string;
+  /** More environment for the process (e.g. DELIVERY_LEDGER_URL, TRACE_SENDS). */
+  env?: Record<string, string>;
 }
 
 export class ChatServerProcess extends EventEmitter<{ line: [string] }> {
@@ -76,6 +78,7 @@ export class ChatServerProcess extends EventEmitter<{ line: [string] }> {
     };
     if (o.connectionString) env["Azure__SignalR__ConnectionString"] = o.connectionString;
     if (o.storeUrl) env["CHAT_STORE_URL"] = o.storeUrl;
+    Object.assign(env, o.env);
     const p = new ChatServerProcess(o.serverId, spawnDotnet(dll, ["--urls", "http://127.0.0.1:0"], env));
     await p.waitForLine((l) => /Now listening on:/.test(l), "Now listening on", 30_000);
     // Ready when all of the SDK's server connections (5 by default) are up, not just the first.

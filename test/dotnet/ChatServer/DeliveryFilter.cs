@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Azure.SignalR; // IConnectionMigrationFeature
 
 public sealed record DeliveryId(string ClientId, long N, long W);
 
@@ -8,6 +9,12 @@ public interface IDeliveryLedger
     // Before answering true, wait (bounded, e.g. 5 s) until every number in (W, N) is done.
     Task<bool> TryBeginAsync(DeliveryId id, CancellationToken ct);
     Task CompleteAsync(DeliveryId id);
+
+    // Migration: the old server records the marker it still held for the connection (null: none),
+    // replacing any earlier record; keep it a while (e.g. 60 s).
+    Task HandOverAsync(string connectionId, DeliveryId? pending);
+    // The new server takes that record once, waiting for it (bounded, e.g. 5 s); null: none came.
+    Task<DeliveryId?> TakeHandoverAsync(string connectionId, CancellationToken ct);
 }
 
 public abstract partial class GracefulHub : Hub
@@ -20,16 +27,50 @@ public abstract partial class GracefulHub : Hub
 public sealed class DeliveryFilter(IDeliveryLedger ledger) : IHubFilter
 {
     public const string Key = "graceful.delivery";
+    // Migrated here: the server it came from. Kept; the first call after it looks for a handover.
+    const string ArrivedFrom = "graceful.arrivedFrom", HandoverDue = "graceful.handoverDue";
+
+    public Task OnConnectedAsync(HubLifetimeContext ctx, Func<HubLifetimeContext, Task> next)
+    {
+        if (ctx.Context.Features.Get<IConnectionMigrationFeature>()?.MigrateFrom is { } from)
+        {
+            ctx.Context.Items[ArrivedFrom] = from;
+            ctx.Context.Items[HandoverDue] = true;
+        }
+        return next(ctx);
+    }
 
     public async ValueTask<object?> InvokeMethodAsync(
         HubInvocationContext ctx, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         if (ctx.HubMethodName == nameof(GracefulHub.GracefulDelivery)) return await next(ctx);
-        if (!ctx.Context.Items.TryGetValue(Key, out var o) || o is not DeliveryId id) return await next(ctx);
-        ctx.Context.Items.Remove(Key);
+        var items = ctx.Context.Items;
+        var id = items.TryGetValue(Key, out var o) ? o as DeliveryId : null;
+        items.Remove(Key);
+        // The move may have fallen between a send's marker (read by the old server) and the send.
+        if (items.Remove(HandoverDue) && id is null)
+            id = await ledger.TakeHandoverAsync(ctx.Context.ConnectionId, ctx.Context.ConnectionAborted);
+        if (id is null) return await next(ctx);
         if (!await ledger.TryBeginAsync(id, ctx.Context.ConnectionAborted)) return null; // a copy: answer void
         try { return await next(ctx); }
         finally { await ledger.CompleteAsync(id); }
+    }
+
+    public async Task OnDisconnectedAsync(
+        HubLifetimeContext ctx, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
+    {
+        // Migrated away: the SDK set a feature naming this server as MigrateFrom. (One that arrived
+        // by migration keeps its arrival feature when it just closes, on some SDK versions.)
+        var m = ctx.Context.Features.Get<IConnectionMigrationFeature>();
+        var arrivedFrom = ctx.Context.Items.TryGetValue(ArrivedFrom, out var a) ? a as string : null;
+        if (m?.MigrateTo is not null && m.MigrateFrom != arrivedFrom)
+        {
+            // Everything the connection sent here has been dispatched: a marker still pending
+            // announced a message that went to the new server.
+            var pending = ctx.Context.Items.TryGetValue(Key, out var o) ? o as DeliveryId : null;
+            await ledger.HandOverAsync(ctx.Context.ConnectionId, pending);
+        }
+        await next(ctx, exception);
     }
 }
 

@@ -5,6 +5,7 @@
 //   SHUTDOWN_MODE                     WaitForClientsClose (default) | MigrateClients | Off
 //   SHUTDOWN_TIMEOUT_S                GracefulShutdown.Timeout in seconds (default 30)
 //   CHAT_STORE_URL                    the shared message store of several processes (default: in memory)
+//   DELIVERY_LEDGER_URL               set: the delivery filter (DeliveryFilter.cs) over this shared ledger
 // Start with `dotnet ChatServer.dll --urls http://127.0.0.1:0`; SIGTERM runs the host's StopAsync.
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Azure.SignalR;
@@ -21,7 +22,12 @@ builder.Services.AddSingleton(new ServerInfo(serverId));
 GracefulHub.ServerId = serverId; // named in the hello and the exit, and (GracefulServerName) the SDK's server name
 builder.Services.AddSingleton<IChatStore>(storeUrl is { Length: > 0 } ? new HttpChatStore(storeUrl) : new MemoryChatStore());
 
-var signalR = builder.Services.AddSignalR();
+var ledgerUrl = Environment.GetEnvironmentVariable("DELIVERY_LEDGER_URL");
+if (ledgerUrl is { Length: > 0 }) builder.Services.AddSingleton<IDeliveryLedger>(new HttpDeliveryLedger(ledgerUrl));
+var signalR = builder.Services.AddSignalR(o =>
+{
+    if (ledgerUrl is { Length: > 0 }) o.AddFilter<DeliveryFilter>();
+});
 if (!string.IsNullOrEmpty(builder.Configuration["Azure:SignalR:ConnectionString"]))
 {
     var mode = Enum.Parse<GracefulShutdownMode>(Environment.GetEnvironmentVariable("SHUTDOWN_MODE") ?? "WaitForClientsClose");

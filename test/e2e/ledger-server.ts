@@ -1,0 +1,78 @@
+// The kit's DeliveryLedger over HTTP, as the shared store of several real C# app servers
+// (ChatServer's HttpDeliveryLedger, DELIVERY_LEDGER_URL): POST begin / complete / handover / take,
+// JSON bodies. `begin` answers once the ledger lets the delivery run (or finds it a copy) and
+// holds it "running" until `complete`, as IDeliveryLedger.TryBeginAsync / CompleteAsync.
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { DeliveryLedger, parseDeliveryId, type DeliveryId, type DeliveryLedgerOptions } from "../../src/testing/index.js";
+
+const key = (id: DeliveryId) => `${id.clientId}#${id.n}`;
+
+async function body(req: IncomingMessage): Promise<any> {
+  let text = "";
+  req.setEncoding("utf8");
+  for await (const chunk of req) text += chunk;
+  return JSON.parse(text);
+}
+
+const idOf = (v: any): DeliveryId | undefined => (v ? parseDeliveryId([v.clientId, v.n, v.w]) : undefined);
+
+export class LedgerServer {
+  readonly ledger: DeliveryLedger;
+  private readonly running = new Map<string, () => void>();
+
+  private constructor(private readonly http: Server, options: DeliveryLedgerOptions) {
+    this.ledger = new DeliveryLedger(options);
+    http.on("request", (req, res) => {
+      const answer = (v?: unknown) => (v === undefined ? res.writeHead(204).end() : res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(v)));
+      void body(req)
+        .then(async (b) => {
+          switch (req.url) {
+            case "/begin": {
+              const id = idOf(b);
+              if (!id) return res.writeHead(400).end();
+              let begun = false;
+              void this.ledger
+                .run(id, () => {
+                  begun = true;
+                  answer({ begin: true });
+                  return new Promise<void>((done) => this.running.set(key(id), done));
+                })
+                .then((o) => { if (o.duplicate && !begun) answer({ begin: false }); });
+              return;
+            }
+            case "/complete": {
+              const id = idOf(b);
+              const done = id && this.running.get(key(id));
+              if (id) this.running.delete(key(id));
+              done?.();
+              return answer();
+            }
+            case "/handover":
+              this.ledger.handOver(String(b.connectionId), idOf(b.pending));
+              return answer();
+            case "/take":
+              return answer({ pending: (await this.ledger.takeHandover(String(b.connectionId))) ?? null });
+            default:
+              res.writeHead(404).end();
+          }
+        })
+        .catch(() => res.writeHead(400).end());
+    });
+  }
+
+  static async start(options: DeliveryLedgerOptions = {}): Promise<LedgerServer> {
+    const s = new LedgerServer(createServer(), options);
+    await new Promise<void>((r) => s.http.listen(0, "127.0.0.1", () => r()));
+    return s;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.http.address() as AddressInfo).port}/`;
+  }
+
+  async stop(): Promise<void> {
+    this.http.closeAllConnections();
+    await new Promise<void>((r) => this.http.close(() => r()));
+  }
+}
