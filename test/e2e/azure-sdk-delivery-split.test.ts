@@ -66,5 +66,12 @@ describeDotnet("the delivery split with the real Azure SignalR server SDK", () =
     expect(ledger.ledger.stats).toEqual({ ran: 3, duplicates: 2, orderTimeouts: 0 });
     expect(elapsed).toBeLessThan(ORDER_WAIT_MS);
     expect(ledger.ledger.handoverStats).toEqual({ recorded: 1, carried: 1, timeouts: 0 });
+
+    // Leaving B normally is no migration: SDK 1.34.0 clears the migration feature (no MigrateTo left
+    // from the arrival), so the filter writes no handover record.
+    await c.stop();
+    const left = await b.waitForEvent((e) => e.what === "disconnected", "the client's OnDisconnectedAsync on B");
+    expect(left.details.migrateTo).toBeNull();
+    expect(ledger.ledger.handoverStats.recorded).toBe(1);
   }, 90_000);
 });

@@ -27,16 +27,13 @@ public abstract partial class GracefulHub : Hub
 public sealed class DeliveryFilter(IDeliveryLedger ledger) : IHubFilter
 {
     public const string Key = "graceful.delivery";
-    // Migrated here: the server it came from. Kept; the first call after it looks for a handover.
-    const string ArrivedFrom = "graceful.arrivedFrom", HandoverDue = "graceful.handoverDue";
+    // Migrated here, no call yet: the first one may be the message of a marker the old server got.
+    const string HandoverDue = "graceful.handoverDue";
 
     public Task OnConnectedAsync(HubLifetimeContext ctx, Func<HubLifetimeContext, Task> next)
     {
-        if (ctx.Context.Features.Get<IConnectionMigrationFeature>()?.MigrateFrom is { } from)
-        {
-            ctx.Context.Items[ArrivedFrom] = from;
+        if (ctx.Context.Features.Get<IConnectionMigrationFeature>()?.MigrateFrom is not null)
             ctx.Context.Items[HandoverDue] = true;
-        }
         return next(ctx);
     }
 
@@ -59,11 +56,8 @@ public sealed class DeliveryFilter(IDeliveryLedger ledger) : IHubFilter
     public async Task OnDisconnectedAsync(
         HubLifetimeContext ctx, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
     {
-        // Migrated away: the SDK set a feature naming this server as MigrateFrom. (One that arrived
-        // by migration keeps its arrival feature when it just closes, on some SDK versions.)
-        var m = ctx.Context.Features.Get<IConnectionMigrationFeature>();
-        var arrivedFrom = ctx.Context.Items.TryGetValue(ArrivedFrom, out var a) ? a as string : null;
-        if (m?.MigrateTo is not null && m.MigrateFrom != arrivedFrom)
+        // Migrated away: the SDK set MigrateTo (on a plain close, 1.34.0 clears the feature).
+        if (ctx.Context.Features.Get<IConnectionMigrationFeature>()?.MigrateTo is not null)
         {
             // Everything the connection sent here has been dispatched: a marker still pending
             // announced a message that went to the new server.
