@@ -52,6 +52,11 @@ const codesOnly = () => ({
 });
 // Type checking is `npm run typecheck`'s job (tsc over src and test); here we only transpile.
 const ts = () => typescript({ tsconfig: "./tsconfig.build.json", sourceMap: true, noCheck: true });
+// The minified builds assign class fields in the constructor instead of defining them: a field
+// without an initializer then costs no bytes (71 B gzipped in the main entry). No SDK class relies on
+// define semantics (no field shadows an inherited accessor); `npm run test:min` runs the SDK's unit
+// tests against this output.
+const tsMin = () => typescript({ tsconfig: "./tsconfig.build.json", sourceMap: true, noCheck: true, useDefineForClassFields: false });
 
 export default [
   {
@@ -68,21 +73,21 @@ export default [
     // (users build their HubConnection from window.signalR themselves). browser.ts only assigns the global.
     input: "src/browser.ts",
     external: ["@microsoft/signalr"],
-    plugins: [resolve({ browser: true }), ts(), codesOnly()],
+    plugins: [resolve({ browser: true }), tsMin(), codesOnly()],
     output: { file: "dist/signalr-graceful.min.js", format: "iife", globals: { "@microsoft/signalr": "signalR" }, plugins: [terser(TERSER)], sourcemap: true },
   },
   {
     // Minified ESM for browsers without a bundler (import map / CDN): the main entry, mitt bundled.
     input: "src/index.ts",
     external: ["@microsoft/signalr"],
-    plugins: [resolve({ browser: true }), ts(), codesOnly()],
+    plugins: [resolve({ browser: true }), tsMin(), codesOnly()],
     output: { file: "dist/signalr-graceful.esm.min.js", format: "esm", plugins: [terser(TERSER)], sourcemap: true },
   },
   {
     // The overlap handoff's browser global: loaded after the main one (script tags), it only adds
     // `window.signalRGracefulOverlap`; what it shares with the main entry (a few helpers) is repeated.
     input: "src/browser-overlap.ts",
-    plugins: [resolve({ browser: true }), ts(), codesOnly()],
+    plugins: [resolve({ browser: true }), tsMin(), codesOnly()],
     output: { file: "dist/signalr-graceful-overlap.min.js", format: "iife", plugins: [terser(TERSER)], sourcemap: true },
   },
   {
