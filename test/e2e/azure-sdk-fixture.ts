@@ -157,6 +157,8 @@ export class ChatServerProcess extends EventEmitter<{ line: [string] }> {
 export class ChatStoreServer extends EventEmitter<{ stored: [ChatMessage] }> {
   readonly messages: ChatMessage[] = [];
   private readonly byClientId = new Map<string, ChatMessage>();
+  /** Set by a test to hold a POST (a hub call still running) until the promise settles. */
+  gate: ((m: ChatMessage) => Promise<void>) | undefined;
 
   private constructor(private readonly http: Server) {
     super();
@@ -179,8 +181,9 @@ export class ChatStoreServer extends EventEmitter<{ stored: [ChatMessage] }> {
         let body = "";
         req.setEncoding("utf8");
         req.on("data", (d: string) => (body += d));
-        req.on("end", () => {
+        req.on("end", async () => {
           const m = JSON.parse(body) as ChatMessage;
+          await store.gate?.(m);
           const old = store.byClientId.get(m.clientMsgId);
           const message = old ?? { ...m, id: store.messages.length + 1 };
           if (!old) {

@@ -5,10 +5,13 @@
 //   SHUTDOWN_MODE                     WaitForClientsClose (default) | MigrateClients | Off
 //   SHUTDOWN_TIMEOUT_S                GracefulShutdown.Timeout in seconds (default 30)
 //   CHAT_STORE_URL                    the shared message store of several processes (default: in memory)
-//   DELIVERY_LEDGER_URL               set: the delivery filter (DeliveryFilter.cs) over this shared ledger
+//   DELIVERY_LEDGER_URL               set: the delivery filter (DeliveryFilter.cs) over this shared ledger:
+//                                     redis://host:port  RedisDeliveryLedger.cs on that Redis
+//                                     http://...         HttpDeliveryLedger.cs (the kit's ledger, test/e2e/ledger-server.ts)
 // Start with `dotnet ChatServer.dll --urls http://127.0.0.1:0`; SIGTERM runs the host's StopAsync.
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Azure.SignalR;
+using StackExchange.Redis;
 using ChatServer;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -23,7 +26,14 @@ GracefulHub.ServerId = serverId; // named in the hello and the exit, and (Gracef
 builder.Services.AddSingleton<IChatStore>(storeUrl is { Length: > 0 } ? new HttpChatStore(storeUrl) : new MemoryChatStore());
 
 var ledgerUrl = Environment.GetEnvironmentVariable("DELIVERY_LEDGER_URL");
-if (ledgerUrl is { Length: > 0 }) builder.Services.AddSingleton<IDeliveryLedger>(new HttpDeliveryLedger(ledgerUrl));
+if (ledgerUrl is { Length: > 0 } && new Uri(ledgerUrl) is { Scheme: "redis" } redisUrl)
+{
+    // AbortOnConnectFail off: the app starts with Redis down, and the multiplexer reconnects.
+    var redisOptions = new ConfigurationOptions { EndPoints = { { redisUrl.Host, redisUrl.Port } }, AbortOnConnectFail = false };
+    builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redisOptions));
+    builder.Services.AddSingleton<IDeliveryLedger, RedisDeliveryLedger>();
+}
+else if (ledgerUrl is { Length: > 0 }) builder.Services.AddSingleton<IDeliveryLedger>(new HttpDeliveryLedger(ledgerUrl));
 var signalR = builder.Services.AddSignalR(o =>
 {
     if (ledgerUrl is { Length: > 0 }) o.AddFilter<DeliveryFilter>();

@@ -1,0 +1,121 @@
+// ChatServer's RedisDeliveryLedger.cs (the ledger a C# user copies) under DeliveryFilter.cs, with a
+// real redis-server, two real ChatServer processes (Microsoft.Azure.SignalR 1.34.0) on the kit's
+// MiniService and the real @microsoft/signalr client in GracefulConnection:
+// - the marker split made on purpose (as azure-sdk-delivery-split.test.ts over the kit's ledger):
+//   the old server hands the marker over through Redis, each send runs once, in order, no stall;
+// - a drop while the send still runs on its server: the re-send waits for that attempt in Redis
+//   and is answered as a copy.
+// What ran is read from the servers' "send" events (TRACE_SENDS), what the ledger decided from its
+// Debug lines, and what it left behind from Redis itself.
+import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { GracefulConnection } from "../../src/index.js";
+import { MiniService } from "../../src/service/mini-service.js";
+import { ChatServerProcess, ChatStoreServer } from "./azure-sdk-fixture.js";
+import { helloFrom } from "./chat-fixture.js";
+import { describeRedis, RedisServer } from "./redis-server.js";
+
+/** RedisDeliveryLedgerOptions.OrderWait's default. */
+const ORDER_WAIT_MS = 5_000;
+
+describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a real redis-server", () => {
+  let service: MiniService;
+  let redis: RedisServer;
+  let store: ChatStoreServer;
+  const servers: ChatServerProcess[] = [];
+  let conn: GracefulConnection | undefined;
+
+  beforeAll(async () => {
+    [service, redis, store] = await Promise.all([MiniService.start(), RedisServer.start(), ChatStoreServer.start()]);
+    const connectionString = `Endpoint=${service.endpoint};AccessKey=${service.accessKey};Version=1.0;`;
+    const env = { DELIVERY_LEDGER_URL: redis.url, TRACE_SENDS: "1", Logging__LogLevel__RedisDeliveryLedger: "Debug" };
+    servers.push(...(await Promise.all(["cs-a", "cs-b"].map((serverId) => ChatServerProcess.start({ serverId, connectionString, mode: "MigrateClients", storeUrl: store.url, env })))));
+  }, 60_000);
+
+  afterEach(async () => {
+    await conn?.stop().catch(() => {});
+    conn = undefined;
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.kill()));
+    await redis?.stop();
+    await store?.stop();
+    await service?.stop();
+  }, 30_000);
+
+  const connect = async (): Promise<[GracefulConnection, HubConnection]> => {
+    const hub = new HubConnectionBuilder().withUrl(`http://127.0.0.1:${servers[0]!.port}/chat`).configureLogging(LogLevel.None).build();
+    const c = (conn = new GracefulConnection(hub, { logger: { log: () => {} }, callTimeoutMs: 20_000 }));
+    await c.start();
+    await helloFrom(c);
+    return [c, hub];
+  };
+  const byId = (id: string) => servers.find((s) => s.id === id)!;
+  /** What each server's hub ran since line `from` of each: "server:clientMsgId". */
+  const runsSince = (from: Map<ChatServerProcess, number>) =>
+    servers.flatMap((s) => s.events.filter((e) => e.what === "send" && e.line >= from.get(s)!).map((e) => `${s.id}:${String(e.details.clientMsgId)}`));
+  const ledgerLines = (from: Map<ChatServerProcess, number>, pattern: RegExp) =>
+    servers.flatMap((s) => s.lines.slice(from.get(s)).filter((l) => /RedisDeliveryLedger/.test(l) && pattern.test(l)).map((l) => `${s.id}: ${l.replace(/^.*RedisDeliveryLedger\[\d+\] /, "")}`));
+  const mark = () => new Map(servers.map((s) => [s, s.lines.length]));
+
+  it("a migration between a marker and its send: the old server hands the marker over through Redis; each send runs once, in order, without the order wait", async () => {
+    const [c, hub] = await connect();
+    const from = mark();
+    const migrated = new Promise<void>((resolve) => c.events.on("migrated", () => resolve()));
+    const moved = service.migrateAfterDeliveryMarker(hub.connectionId!);
+    const started = Date.now();
+    const first = c.send("SendMessage", "u#1", "u", 1, "one");
+    const second = c.send("SendMessage", "u#2", "u", 2, "two");
+    const { to } = await moved;
+    await Promise.all([first, second, migrated]);
+    const elapsed = Date.now() - started;
+    // After the SDK's re-sends of the first two on the same connection: once it resolved, every
+    // copy has been run or skipped.
+    await c.send("SendMessage", "u#3", "u", 3, "three");
+
+    expect(runsSince(from)).toEqual([`${to}:u#1`, `${to}:u#2`, `${to}:u#3`]);
+    expect(ledgerLines(from, /handover taken/)).toEqual([expect.stringMatching(new RegExp(`^${to}: .*\\(DeliveryId \\{ ClientId = \\S+, N = 1, W = 0 \\}\\)`))]);
+    expect(ledgerLines(from, /is a copy/)).toEqual([expect.stringMatching(new RegExp(`^${to}: .*#1 is a copy`)), expect.stringMatching(new RegExp(`^${to}: .*#2 is a copy`))]);
+    expect(ledgerLines(from, /without its predecessors|no handover record/)).toEqual([]);
+    expect(elapsed).toBeLessThan(ORDER_WAIT_MS);
+    expect(byId(to).events.some((e) => e.what === "connected" && e.line >= from.get(byId(to))! && e.details.migratedFrom)).toBe(true);
+
+    // What it leaves in Redis: the handover record taken, nothing running, a sender's keys expiring
+    // within the hour.
+    expect(await redis.cli("KEYS", "graceful:handover:*")).toEqual([]);
+    const keys = (await redis.cli("KEYS", "graceful:delivery:*")).sort();
+    expect(keys.map((k) => k.replace(/\{.*\}/, "{id}"))).toEqual(["graceful:delivery:{id}:done", "graceful:delivery:{id}:floor"]);
+    for (const k of keys) {
+      const [ttl] = await redis.cli("PTTL", k);
+      expect(Number(ttl)).toBeGreaterThan(3_500_000);
+      expect(Number(ttl)).toBeLessThanOrEqual(3_600_000);
+    }
+  }, 60_000);
+
+  it("a drop while the send still runs: the re-send waits for that attempt in Redis and is answered as a copy; the next send runs right after", async () => {
+    const [c, hub] = await connect();
+    const from = mark();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    store.gate = (m) => (m.clientMsgId === "d#1" ? held : Promise.resolve());
+    try {
+      const first = c.send("SendMessage", "d#1", "d", 1, "one");
+      const ran = await Promise.race(servers.map((s) => s.waitForEvent((e) => e.what === "send" && e.details.clientMsgId === "d#1", "d#1 running").then(() => s)));
+      expect(service.dropClientTransport(hub.connectionId!)).toBe(true); // its completion is lost
+      // The SDK reconnects and re-sends d#1 with its delivery id; the ledger finds the first attempt running.
+      const waiting = await Promise.race(servers.map((s) => s.waitFor(() => (ledgerLines(from, /#1 waits \(running\)/).some((l) => l.startsWith(`${s.id}:`)) ? s : undefined), "the re-send waiting", 15_000)));
+      release();
+      await first;
+      await c.send("SendMessage", "d#2", "d", 2, "two");
+
+      expect(runsSince(from)).toEqual([`${ran.id}:d#1`, expect.stringMatching(/:d#2$/)]);
+      expect(ledgerLines(from, /is a copy/)).toEqual([expect.stringMatching(new RegExp(`^${waiting.id}: .*#1 is a copy`))]);
+      expect(ledgerLines(from, /without its predecessors|no handover record/)).toEqual([]);
+      expect(store.messages.filter((m) => m.user === "d").map((m) => m.clientMsgId)).toEqual(["d#1", "d#2"]);
+    } finally {
+      release();
+      store.gate = undefined;
+    }
+  }, 60_000);
+});
