@@ -101,16 +101,19 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
     store.gate = (m) => (m.clientMsgId === "d#1" ? held : Promise.resolve());
     try {
       const first = c.send("SendMessage", "d#1", "d", 1, "one");
+      first.catch(() => {}); // awaited below; a failure before that stops the connection in afterEach
       const ran = await Promise.race(servers.map((s) => s.waitForEvent((e) => e.what === "send" && e.details.clientMsgId === "d#1", "d#1 running").then(() => s)));
       expect(service.dropClientTransport(hub.connectionId!)).toBe(true); // its completion is lost
-      // The SDK reconnects and re-sends d#1 with its delivery id; the ledger finds the first attempt running.
-      const waiting = await Promise.race(servers.map((s) => s.waitFor(() => (ledgerLines(from, /#1 waits \(running\)/).some((l) => l.startsWith(`${s.id}:`)) ? s : undefined), "the re-send waiting", 15_000)));
+      // The SDK reconnects and re-sends d#1 with its delivery id: the ledger finds the first attempt
+      // running and waits (a ledger that did not would run it again).
+      const reSent = () => ledgerLines(from, /#1 waits \(running\)/).length > 0 || runsSince(from).length > 1;
+      await Promise.race(servers.map((s) => s.waitFor(() => (reSent() ? true : undefined), "the re-send", 15_000)));
       release();
       await first;
       await c.send("SendMessage", "d#2", "d", 2, "two");
 
       expect(runsSince(from)).toEqual([`${ran.id}:d#1`, expect.stringMatching(/:d#2$/)]);
-      expect(ledgerLines(from, /is a copy/)).toEqual([expect.stringMatching(new RegExp(`^${waiting.id}: .*#1 is a copy`))]);
+      expect(ledgerLines(from, /#1 waits|is a copy/)).toEqual([expect.stringMatching(/#1 waits \(running\)/), expect.stringMatching(/#1 is a copy/)]);
       expect(ledgerLines(from, /without its predecessors|no handover record/)).toEqual([]);
       expect(store.messages.filter((m) => m.user === "d").map((m) => m.clientMsgId)).toEqual(["d#1", "d#2"]);
     } finally {
