@@ -17,6 +17,7 @@ import { describeRedis, RedisServer } from "./redis-server.js";
 
 /** RedisDeliveryLedgerOptions.OrderWait's default. */
 const ORDER_WAIT_MS = 5_000;
+const REDIS_TIMEOUT_MS = 2_000;
 
 describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a real redis-server", () => {
   let service: MiniService;
@@ -28,7 +29,8 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
   beforeAll(async () => {
     [service, redis, store] = await Promise.all([MiniService.start(), RedisServer.start(), ChatStoreServer.start()]);
     const connectionString = `Endpoint=${service.endpoint};AccessKey=${service.accessKey};Version=1.0;`;
-    const env = { DELIVERY_LEDGER_URL: redis.url, TRACE_SENDS: "1", Logging__LogLevel__RedisDeliveryLedger: "Debug" };
+    // How long a command waits for an unreachable Redis (StackExchange.Redis: 5 s).
+    const env = { DELIVERY_LEDGER_URL: `${redis.url}?syncTimeout=${REDIS_TIMEOUT_MS}&asyncTimeout=${REDIS_TIMEOUT_MS}`, TRACE_SENDS: "1", Logging__LogLevel__RedisDeliveryLedger: "Debug" };
     servers.push(...(await Promise.all(["cs-a", "cs-b"].map((serverId) => ChatServerProcess.start({ serverId, connectionString, mode: "MigrateClients", storeUrl: store.url, env })))));
   }, 60_000);
 
@@ -121,4 +123,21 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
       store.gate = undefined;
     }
   }, 60_000);
+
+  // Last: it stops redis-server.
+  it("Redis unreachable: the filter's call fails (at once, or once the command times out) before the hub method runs; the send rejects with the hub's error", async () => {
+    const [c] = await connect();
+    const from = mark();
+    await redis.stop();
+    const started = Date.now();
+    const error = await c.send("SendMessage", "x#1", "x", 1, "one").then(() => undefined, (e: Error) => e);
+    const elapsed = Date.now() - started;
+    // The SDK got a completion (an error): no re-send. ASP.NET Core hides the exception from the
+    // client (EnableDetailedErrors off); the server logs it.
+    expect(error?.message).toBe("An unexpected error occurred invoking 'SendMessage' on the server.");
+    expect(elapsed).toBeLessThan(REDIS_TIMEOUT_MS + 1_500);
+    const failed = await Promise.race(servers.map((s) => s.waitForLine((l) => /Failed to invoke hub method 'SendMessage'/.test(l) && s.lines.indexOf(l) >= from.get(s)!, "the hub's error").then((i) => s.lines[i]!)));
+    expect(failed).toMatch(/StackExchange\.Redis\.Redis(Connection|Timeout)Exception.* at RedisDeliveryLedger\.TryBeginAsync/);
+    expect(runsSince(from)).toEqual([]);
+  }, 30_000);
 });

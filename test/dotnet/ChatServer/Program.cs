@@ -6,7 +6,7 @@
 //   SHUTDOWN_TIMEOUT_S                GracefulShutdown.Timeout in seconds (default 30)
 //   CHAT_STORE_URL                    the shared message store of several processes (default: in memory)
 //   DELIVERY_LEDGER_URL               set: the delivery filter (DeliveryFilter.cs) over this shared ledger:
-//                                     redis://host:port  RedisDeliveryLedger.cs on that Redis
+//                                     redis://host:port[?option=value&...]  RedisDeliveryLedger.cs on that Redis
 //                                     http://...         HttpDeliveryLedger.cs (the kit's ledger, test/e2e/ledger-server.ts)
 // Start with `dotnet ChatServer.dll --urls http://127.0.0.1:0`; SIGTERM runs the host's StopAsync.
 using Microsoft.AspNetCore.SignalR;
@@ -28,9 +28,12 @@ builder.Services.AddSingleton<IChatStore>(storeUrl is { Length: > 0 } ? new Http
 var ledgerUrl = Environment.GetEnvironmentVariable("DELIVERY_LEDGER_URL");
 if (ledgerUrl is { Length: > 0 } && new Uri(ledgerUrl) is { Scheme: "redis" } redisUrl)
 {
-    // AbortOnConnectFail off: the app starts with Redis down, and the multiplexer reconnects.
-    var redisOptions = new ConfigurationOptions { EndPoints = { { redisUrl.Host, redisUrl.Port } }, AbortOnConnectFail = false };
-    builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redisOptions));
+    // Query parameters are StackExchange.Redis options (e.g. ?asyncTimeout=1000). Connected here, at
+    // startup, not in the first hub call; AbortOnConnectFail off: the app starts with Redis down
+    // (after connectTimeout, 5 s), and the multiplexer keeps reconnecting.
+    var redisOptions = ConfigurationOptions.Parse($"{redisUrl.Host}:{redisUrl.Port},{redisUrl.Query.TrimStart('?').Replace('&', ',')}");
+    redisOptions.AbortOnConnectFail = false;
+    builder.Services.AddSingleton<IConnectionMultiplexer>(ConnectionMultiplexer.Connect(redisOptions));
     builder.Services.AddSingleton<IDeliveryLedger, RedisDeliveryLedger>();
 }
 else if (ledgerUrl is { Length: > 0 }) builder.Services.AddSingleton<IDeliveryLedger>(new HttpDeliveryLedger(ledgerUrl));
