@@ -124,6 +124,44 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
     }
   }, 60_000);
 
+  it("order across connections: a send whose predecessor still runs elsewhere waits for it in Redis, then runs", async () => {
+    // Two plain connections of one sender (delivery markers sent by hand), as a backlog on an old
+    // server and the sender's next message on a new one.
+    const hubs = [0, 1].map(() => new HubConnectionBuilder().withUrl(`http://127.0.0.1:${servers[0]!.port}/chat`).configureLogging(LogLevel.None).build());
+    const from = mark();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    store.gate = (m) => (m.clientMsgId === "o#1" ? held : Promise.resolve());
+    try {
+      await Promise.all(hubs.map((h) => h.start()));
+      const clientId = `order-${Date.now()}`;
+      await hubs[0]!.send("GracefulDelivery", clientId, 1, 0);
+      const first = hubs[0]!.invoke("SendMessage", "o#1", "o", 1, "one");
+      first.catch(() => {}); // awaited below
+      await Promise.race(servers.map((s) => s.waitForEvent((e) => e.what === "send" && e.details.clientMsgId === "o#1" && e.line >= from.get(s)!, "o#1 running")));
+      // Running, with an expiry (RunningTtl, 15 s) that frees the id if its server dies mid-call.
+      const [sec, usec] = (await redis.cli("TIME")).map(Number);
+      const [member, expires] = await redis.cli("ZRANGE", `graceful:delivery:{${clientId}}:running`, "0", "-1", "WITHSCORES");
+      expect(member).toBe("1");
+      expect(Number(expires) - (sec! * 1000 + usec! / 1000)).toBeGreaterThan(14_000);
+      expect(Number(expires) - (sec! * 1000 + usec! / 1000)).toBeLessThanOrEqual(15_000);
+      await hubs[1]!.send("GracefulDelivery", clientId, 2, 0);
+      const second = hubs[1]!.invoke("SendMessage", "o#2", "o", 2, "two");
+      second.catch(() => {});
+      const decided = () => ledgerLines(from, /#2 waits \(order\)/).length > 0 || runsSince(from).length > 1;
+      await Promise.race(servers.map((s) => s.waitFor(() => (decided() ? true : undefined), "o#2 waiting or running", 15_000)));
+      expect(runsSince(from).map((r) => r.replace(/^.*:/, ""))).toEqual(["o#1"]); // o#2 waits
+      release();
+      await Promise.all([first, second]);
+      expect(runsSince(from).map((r) => r.replace(/^.*:/, ""))).toEqual(["o#1", "o#2"]);
+      expect(ledgerLines(from, /without its predecessors|is a copy/)).toEqual([]);
+    } finally {
+      release();
+      store.gate = undefined;
+      await Promise.all(hubs.map((h) => h.stop()));
+    }
+  }, 30_000);
+
   // Last: it stops redis-server.
   it("Redis unreachable: the filter's call fails (at once, or once the command times out) before the hub method runs; the send rejects with the hub's error", async () => {
     const [c] = await connect();
