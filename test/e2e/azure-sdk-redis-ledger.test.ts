@@ -24,6 +24,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
   let redis: RedisServer;
   let store: ChatStoreServer;
   const servers: ChatServerProcess[] = [];
+  const runs: string[] = [];
   let conn: GracefulConnection | undefined;
 
   beforeAll(async () => {
@@ -32,6 +33,11 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
     // How long a command waits for an unreachable Redis (StackExchange.Redis: 5 s).
     const env = { DELIVERY_LEDGER_URL: `${redis.url}?syncTimeout=${REDIS_TIMEOUT_MS}&asyncTimeout=${REDIS_TIMEOUT_MS}`, TRACE_SENDS: "1", Logging__LogLevel__RedisDeliveryLedger: "Debug" };
     servers.push(...(await Promise.all(["cs-a", "cs-b"].map((serverId) => ChatServerProcess.start({ serverId, connectionString, mode: "MigrateClients", storeUrl: store.url, env })))));
+    for (const s of servers)
+      s.on("line", () => {
+        const e = s.events.at(-1);
+        if (e?.line === s.lines.length - 1 && e.what === "send") runs.push(`${s.id}:${String(e.details.clientMsgId)}`);
+      });
   }, 60_000);
 
   afterEach(async () => {
@@ -54,12 +60,12 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
     return [c, hub];
   };
   const byId = (id: string) => servers.find((s) => s.id === id)!;
-  /** What each server's hub ran since line `from` of each: "server:clientMsgId". */
-  const runsSince = (from: Map<ChatServerProcess, number>) =>
-    servers.flatMap((s) => s.events.filter((e) => e.what === "send" && e.line >= from.get(s)!).map((e) => `${s.id}:${String(e.details.clientMsgId)}`));
-  const ledgerLines = (from: Map<ChatServerProcess, number>, pattern: RegExp) =>
-    servers.flatMap((s) => s.lines.slice(from.get(s)).filter((l) => /RedisDeliveryLedger/.test(l) && pattern.test(l)).map((l) => `${s.id}: ${l.replace(/^.*RedisDeliveryLedger\[\d+\] /, "")}`));
-  const mark = () => new Map(servers.map((s) => [s, s.lines.length]));
+  interface Mark { lines: Map<ChatServerProcess, number>; runs: number }
+  const mark = (): Mark => ({ lines: new Map(servers.map((s) => [s, s.lines.length])), runs: runs.length });
+  /** What the hubs ran since the mark, in the order their lines came: "server:clientMsgId". */
+  const runsSince = (from: Mark) => runs.slice(from.runs);
+  const ledgerLines = (from: Mark, pattern: RegExp) =>
+    servers.flatMap((s) => s.lines.slice(from.lines.get(s)).filter((l) => /RedisDeliveryLedger/.test(l) && pattern.test(l)).map((l) => `${s.id}: ${l.replace(/^.*RedisDeliveryLedger\[\d+\] /, "")}`));
 
   it("a migration between a marker and its send: the old server hands the marker over through Redis; each send runs once, in order, without the order wait", async () => {
     const [c, hub] = await connect();
@@ -81,7 +87,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
     expect(ledgerLines(from, /is a copy/)).toEqual([expect.stringMatching(new RegExp(`^${to}: .*#1 is a copy`)), expect.stringMatching(new RegExp(`^${to}: .*#2 is a copy`))]);
     expect(ledgerLines(from, /without its predecessors|no handover record/)).toEqual([]);
     expect(elapsed).toBeLessThan(ORDER_WAIT_MS);
-    expect(byId(to).events.some((e) => e.what === "connected" && e.line >= from.get(byId(to))! && e.details.migratedFrom)).toBe(true);
+    expect(byId(to).events.some((e) => e.what === "connected" && e.line >= from.lines.get(byId(to))! && e.details.migratedFrom)).toBe(true);
 
     // What it leaves in Redis: the handover record taken, nothing running, a sender's keys expiring
     // within the hour.
@@ -138,7 +144,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
       await hubs[0]!.send("GracefulDelivery", clientId, 1, 0);
       const first = hubs[0]!.invoke("SendMessage", "o#1", "o", 1, "one");
       first.catch(() => {}); // awaited below
-      await Promise.race(servers.map((s) => s.waitForEvent((e) => e.what === "send" && e.details.clientMsgId === "o#1" && e.line >= from.get(s)!, "o#1 running")));
+      await Promise.race(servers.map((s) => s.waitForEvent((e) => e.what === "send" && e.details.clientMsgId === "o#1" && e.line >= from.lines.get(s)!, "o#1 running")));
       // Running, with an expiry (RunningTtl, 15 s) that frees the id if its server dies mid-call.
       const [sec, usec] = (await redis.cli("TIME")).map(Number);
       const [member, expires] = await redis.cli("ZRANGE", `graceful:delivery:{${clientId}}:running`, "0", "-1", "WITHSCORES");
@@ -174,7 +180,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
     // client (EnableDetailedErrors off); the server logs it.
     expect(error?.message).toBe("An unexpected error occurred invoking 'SendMessage' on the server.");
     expect(elapsed).toBeLessThan(REDIS_TIMEOUT_MS + 1_500);
-    const failed = await Promise.race(servers.map((s) => s.waitForLine((l) => /Failed to invoke hub method 'SendMessage'/.test(l) && s.lines.indexOf(l) >= from.get(s)!, "the hub's error").then((i) => s.lines[i]!)));
+    const failed = await Promise.race(servers.map((s) => s.waitForLine((l) => /Failed to invoke hub method 'SendMessage'/.test(l) && s.lines.indexOf(l) >= from.lines.get(s)!, "the hub's error").then((i) => s.lines[i]!)));
     expect(failed).toMatch(/StackExchange\.Redis\.Redis(Connection|Timeout)Exception.* at RedisDeliveryLedger\.TryBeginAsync/);
     expect(runsSince(from)).toEqual([]);
   }, 30_000);
