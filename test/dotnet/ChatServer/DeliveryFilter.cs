@@ -56,18 +56,21 @@ public sealed class DeliveryFilter(IDeliveryLedger ledger) : IHubFilter
     public async Task OnDisconnectedAsync(
         HubLifetimeContext ctx, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
     {
-        // Migrated away: the SDK set MigrateTo (on a plain close, 1.34.0 clears the feature).
-        if (ctx.Context.Features.Get<IConnectionMigrationFeature>()?.MigrateTo is not null)
+        try
         {
-            // Everything the connection sent here has been dispatched: a marker still pending
-            // announced a message that went to the new server.
-            var pending = ctx.Context.Items.TryGetValue(Key, out var o) ? o as DeliveryId : null;
-            await ledger.HandOverAsync(ctx.Context.ConnectionId, pending);
+            // Migrated away: the SDK set MigrateTo (on a plain close, 1.34.0 clears the feature).
+            if (ctx.Context.Features.Get<IConnectionMigrationFeature>()?.MigrateTo is not null)
+            {
+                // Everything the connection sent here has been dispatched: a marker still pending
+                // announced a message that went to the new server.
+                var pending = ctx.Context.Items.TryGetValue(Key, out var o) ? o as DeliveryId : null;
+                await ledger.HandOverAsync(ctx.Context.ConnectionId, pending);
+            }
         }
-        await next(ctx, exception);
+        finally { await next(ctx, exception); } // the hub's own cleanup runs even if the ledger is down
     }
 }
 
 // Program.cs
-// builder.Services.AddSingleton<IDeliveryLedger, YourSharedLedger>();
+// builder.Services.AddSingleton<IDeliveryLedger, RedisDeliveryLedger>(); // or your own store's
 // builder.Services.AddSignalR(o => o.AddFilter<DeliveryFilter>());

@@ -172,3 +172,8 @@ public sealed class RedisDeliveryLedger(
         return left < TimeSpan.Zero ? TimeSpan.Zero : left < _o.PollInterval ? left : _o.PollInterval;
     }
 }
+
+// Program.cs (NuGet StackExchange.Redis; the connection string of your Redis, e.g. Azure Cache for Redis):
+// builder.Services.AddSingleton<IConnectionMultiplexer>(ConnectionMultiplexer.Connect(redisConnectionString));
+// builder.Services.AddSingleton<IDeliveryLedger, RedisDeliveryLedger>();
+// builder.Services.AddSignalR(o => o.AddFilter<DeliveryFilter>());
