@@ -1,6 +1,7 @@
 // A real redis-server (Debian's package) for the tests of ChatServer's RedisDeliveryLedger: on a
 // free port of 127.0.0.1, no persistence, stopped with the test file. Missing redis-server skips
 // those tests loudly, or fails them when REQUIRE_REDIS=1 (which .ci/run sets) or CI=true.
+// REDIS_SERVER names another binary.
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
