@@ -7,7 +7,7 @@
 //   graceful:delivery:{clientId}:floor    string   every n <= floor is settled at the client  (SenderTtl)
 //   graceful:delivery:{clientId}:done     zset     n above the floor that ran                  (SenderTtl)
 //   graceful:delivery:{clientId}:running  zset     n running now, scored by when that expires  (SenderTtl)
-//   graceful:handover:{connectionId}      string   the marker a migrated connection's old
+//   graceful:handover:<connectionId>      string   the marker a migrated connection's old
 //                                                  server held: JSON, "null" for none          (HandoverTtl)
 // The {braces} keep a sender's keys in one Redis Cluster slot, as a script needs.
 using System.Diagnostics;
@@ -161,7 +161,7 @@ public sealed class RedisDeliveryLedger(
         return [p + "floor", p + "done", p + "running"];
     }
 
-    private RedisKey HandoverKey(string connectionId) => $"{_o.KeyPrefix}handover:{{{connectionId}}}";
+    private RedisKey HandoverKey(string connectionId) => $"{_o.KeyPrefix}handover:{connectionId}";
 
     private static long Ms(TimeSpan t) => (long)t.TotalMilliseconds;
 
