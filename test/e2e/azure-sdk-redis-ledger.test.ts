@@ -4,7 +4,10 @@
 // - the marker split made on purpose (as azure-sdk-delivery-split.test.ts over the kit's ledger):
 //   the old server hands the marker over through Redis, each send runs once, in order, no stall;
 // - a drop while the send still runs on its server: the re-send waits for that attempt in Redis
-//   and is answered as a copy.
+//   and is answered as a copy;
+// - a sender's next message while its predecessor still runs on another connection: it waits;
+// - a running entry whose server died (its expiry passed) blocks nothing;
+// - Redis stopped: the call fails before the hub method runs.
 // What ran is read from the servers' "send" events (TRACE_SENDS), what the ledger decided from its
 // Debug lines, and what it left behind from Redis itself.
 import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
@@ -64,6 +67,8 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
   const mark = (): Mark => ({ lines: new Map(servers.map((s) => [s, s.lines.length])), runs: runs.length });
   /** What the hubs ran since the mark, in the order their lines came: "server:clientMsgId". */
   const runsSince = (from: Mark) => runs.slice(from.runs);
+  /** The same count from each server's events, for a waitFor probe (they run before "line" listeners). */
+  const runCount = (from: Mark) => servers.reduce((n, s) => n + s.events.filter((e) => e.what === "send" && e.line >= from.lines.get(s)!).length, 0);
   const ledgerLines = (from: Mark, pattern: RegExp) =>
     servers.flatMap((s) => s.lines.slice(from.lines.get(s)).filter((l) => /RedisDeliveryLedger/.test(l) && pattern.test(l)).map((l) => `${s.id}: ${l.replace(/^.*RedisDeliveryLedger\[\d+\] /, "")}`));
 
@@ -114,7 +119,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
       expect(service.dropClientTransport(hub.connectionId!)).toBe(true); // its completion is lost
       // The SDK reconnects and re-sends d#1 with its delivery id: the ledger finds the first attempt
       // running and waits (a ledger that did not would run it again).
-      const reSent = () => ledgerLines(from, /#1 waits \(running\)/).length > 0 || runsSince(from).length > 1;
+      const reSent = () => ledgerLines(from, /#1 waits \(running\)/).length > 0 || runCount(from) > 1;
       await Promise.race(servers.map((s) => s.waitFor(() => (reSent() ? true : undefined), "the re-send", 15_000)));
       release();
       await first;
@@ -154,7 +159,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
       await hubs[1]!.send("GracefulDelivery", clientId, 2, 0);
       const second = hubs[1]!.invoke("SendMessage", "o#2", "o", 2, "two");
       second.catch(() => {});
-      const decided = () => ledgerLines(from, /#2 waits \(order\)/).length > 0 || runsSince(from).length > 1;
+      const decided = () => ledgerLines(from, /#2 waits \(order\)/).length > 0 || runCount(from) > 1;
       await Promise.race(servers.map((s) => s.waitFor(() => (decided() ? true : undefined), "o#2 waiting or running", 15_000)));
       expect(runsSince(from).map((r) => r.replace(/^.*:/, ""))).toEqual(["o#1"]); // o#2 waits
       release();
@@ -165,6 +170,26 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
       release();
       store.gate = undefined;
       await Promise.all(hubs.map((h) => h.stop()));
+    }
+  }, 30_000);
+
+  it("a running entry left by a server that died mid-call blocks nothing once it expired: the re-send runs at once", async () => {
+    const hub = new HubConnectionBuilder().withUrl(`http://127.0.0.1:${servers[0]!.port}/chat`).configureLogging(LogLevel.None).build();
+    const from = mark();
+    try {
+      await hub.start();
+      const clientId = `crashed-${Date.now()}`;
+      // What a server killed while running k#1 leaves behind, its RunningTtl passed a second ago.
+      const [sec] = (await redis.cli("TIME")).map(Number);
+      await redis.cli("ZADD", `graceful:delivery:{${clientId}}:running`, String((sec! - 1) * 1000), "1");
+      const started = Date.now();
+      await hub.send("GracefulDelivery", clientId, 1, 0);
+      await hub.invoke("SendMessage", "k#1", "k", 1, "one");
+      expect(Date.now() - started).toBeLessThan(ORDER_WAIT_MS);
+      expect(runsSince(from).map((r) => r.replace(/^.*:/, ""))).toEqual(["k#1"]);
+      expect(ledgerLines(from, /waits|is a copy|without its predecessors/)).toEqual([]);
+    } finally {
+      await hub.stop();
     }
   }, 30_000);
 
