@@ -69,6 +69,12 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
   const runsSince = (from: Mark) => runs.slice(from.runs);
   /** The same count from each server's events, for a waitFor probe (they run before "line" listeners). */
   const runCount = (from: Mark) => servers.reduce((n, s) => n + s.events.filter((e) => e.what === "send" && e.line >= from.lines.get(s)!).length, 0);
+  /**
+   * Waits for a run's event: the hub method logs it (through .NET's queued console logger) before its
+   * completion leaves, but the line may reach us after the completion. A server's lines keep their order.
+   */
+  const ran = (from: Mark, clientMsgId: string) =>
+    Promise.race(servers.map((s) => s.waitForEvent((e) => e.what === "send" && e.details.clientMsgId === clientMsgId && e.line >= from.lines.get(s)!, `${clientMsgId} running`)));
   const ledgerLines = (from: Mark, pattern: RegExp) =>
     servers.flatMap((s) => s.lines.slice(from.lines.get(s)).filter((l) => /RedisDeliveryLedger/.test(l) && pattern.test(l)).map((l) => `${s.id}: ${l.replace(/^.*RedisDeliveryLedger\[\d+\] /, "")}`));
 
@@ -86,6 +92,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
     // After the SDK's re-sends of the first two on the same connection: once it resolved, every
     // copy has been run or skipped.
     await c.send("SendMessage", "u#3", "u", 3, "three");
+    await ran(from, "u#3");
 
     expect(runsSince(from)).toEqual([`${to}:u#1`, `${to}:u#2`, `${to}:u#3`]);
     expect(ledgerLines(from, /handover taken/)).toEqual([expect.stringMatching(new RegExp(`^${to}: .*\\(DeliveryId \\{ ClientId = \\S+, N = 1, W = 0 \\}\\)`))]);
@@ -115,7 +122,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
     try {
       const first = c.send("SendMessage", "d#1", "d", 1, "one");
       first.catch(() => {}); // awaited below; a failure before that stops the connection in afterEach
-      const ran = await Promise.race(servers.map((s) => s.waitForEvent((e) => e.what === "send" && e.details.clientMsgId === "d#1", "d#1 running").then(() => s)));
+      const ranOn = await Promise.race(servers.map((s) => s.waitForEvent((e) => e.what === "send" && e.details.clientMsgId === "d#1" && e.line >= from.lines.get(s)!, "d#1 running").then(() => s)));
       expect(service.dropClientTransport(hub.connectionId!)).toBe(true); // its completion is lost
       // The SDK reconnects and re-sends d#1 with its delivery id: the ledger finds the first attempt
       // running and waits (a ledger that did not would run it again).
@@ -124,8 +131,9 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
       release();
       await first;
       await c.send("SendMessage", "d#2", "d", 2, "two");
+      await ran(from, "d#2");
 
-      expect(runsSince(from)).toEqual([`${ran.id}:d#1`, expect.stringMatching(/:d#2$/)]);
+      expect(runsSince(from)).toEqual([`${ranOn.id}:d#1`, expect.stringMatching(/:d#2$/)]);
       expect(ledgerLines(from, /#1 waits|is a copy/)).toEqual([expect.stringMatching(/#1 waits \(running\)/), expect.stringMatching(/#1 is a copy/)]);
       expect(ledgerLines(from, /without its predecessors|no handover record/)).toEqual([]);
       expect(store.messages.filter((m) => m.user === "d").map((m) => m.clientMsgId)).toEqual(["d#1", "d#2"]);
@@ -149,7 +157,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
       await hubs[0]!.send("GracefulDelivery", clientId, 1, 0);
       const first = hubs[0]!.invoke("SendMessage", "o#1", "o", 1, "one");
       first.catch(() => {}); // awaited below
-      await Promise.race(servers.map((s) => s.waitForEvent((e) => e.what === "send" && e.details.clientMsgId === "o#1" && e.line >= from.lines.get(s)!, "o#1 running")));
+      await ran(from, "o#1");
       // Running, with an expiry (RunningTtl, 15 s) that frees the id if its server dies mid-call.
       const [sec, usec] = (await redis.cli("TIME")).map(Number);
       const [member, expires] = await redis.cli("ZRANGE", `graceful:delivery:{${clientId}}:running`, "0", "-1", "WITHSCORES");
@@ -164,6 +172,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
       expect(runsSince(from).map((r) => r.replace(/^.*:/, ""))).toEqual(["o#1"]); // o#2 waits
       release();
       await Promise.all([first, second]);
+      await ran(from, "o#2");
       expect(runsSince(from).map((r) => r.replace(/^.*:/, ""))).toEqual(["o#1", "o#2"]);
       expect(ledgerLines(from, /without its predecessors|is a copy/)).toEqual([]);
     } finally {
@@ -185,6 +194,7 @@ describeRedis("RedisDeliveryLedger with the real Azure SignalR server SDK and a 
       const started = Date.now();
       await hub.send("GracefulDelivery", clientId, 1, 0);
       await hub.invoke("SendMessage", "k#1", "k", 1, "one");
+      await ran(from, "k#1");
       expect(Date.now() - started).toBeLessThan(ORDER_WAIT_MS);
       expect(runsSince(from).map((r) => r.replace(/^.*:/, ""))).toEqual(["k#1"]);
       expect(ledgerLines(from, /waits|is a copy|without its predecessors/)).toEqual([]);
