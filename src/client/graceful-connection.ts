@@ -43,6 +43,14 @@ function badMethod(m: unknown): TypeError | undefined {
   return undefined;
 }
 
+/**
+ * 128 random bits (Web Crypto, in browsers and Node alike): with anonymous users the server tells
+ * senders apart by this id alone, so it must not be guessable (Math.random is not that).
+ */
+function randomClientId(): string {
+  return Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(36)).join("");
+}
+
 function preview(v: unknown): string {
   try { return JSON.stringify(v)?.slice(0, 200) ?? String(v); } catch { return String(v); }
 }
@@ -93,7 +101,7 @@ export class GracefulConnection {
     this.outbox = new Outbox({
       limit: o.maxBufferedMessages, maxInterruptions: o.maxInterruptions, migrationGraceMs: o.migrationGraceMs,
       maxMessageBytes: o.maxMessageBytes, deliveryIds: o.deliveryIds,
-      clientId: Math.random().toString(36).slice(2) + Date.now().toString(36),
+      clientId: randomClientId(),
       onRetry: (c, reason) => this.emit("retry", { method: c.method, reason, attempt: c.attempts }),
       onUndelivered: (c, error) => {
         this.log(Level.Warning, 2, `${c.method} ${describe(error)}`);

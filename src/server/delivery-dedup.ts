@@ -11,7 +11,6 @@
 // message the new one, unmarked. So the old server hands the marker it still held over (a
 // handover record per connection id, "none" included) and the new server's first unmarked
 // invocation takes it, waiting briefly for it: then that invocation runs under its delivery id.
-import { isId } from "../protocol/conventions.js";
 
 export interface DeliveryLedgerOptions {
   /** How long a delivery waits for earlier ones (or for its own earlier attempt) before it runs anyway. Default 5 000. */
@@ -31,6 +30,7 @@ export interface DeliveryLedgerOptions {
 
 /** One delivery id, as read from the marker. */
 export interface DeliveryId {
+  /** The sender: the marker's client id, scoped to the authenticated user when there is one (see senderKey). */
   clientId: string;
   n: number;
   w: number;
@@ -51,12 +51,28 @@ interface Handover {
   expiresAt: number;
 }
 
-/** Reads a marker's arguments; undefined when malformed (the caller logs it). */
-export function parseDeliveryId(args: readonly unknown[]): DeliveryId | undefined {
+/** What the SDK sends as a client id (its own are base-36): no separator of senderKey's. */
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The ledger's sender for a marker's client id. A marker is the client's word, so an
+ * authenticated user's ids live under that user: a marker naming someone else's client id (to
+ * raise its floor and have its sends skipped as copies) touches only the sender's own records.
+ * Length-prefixed, so no user id and client id pair reads as another; an anonymous client's id
+ * (no ':' allowed) never reads as a scoped one.
+ */
+export const senderKey = (clientId: string, userId?: string): string =>
+  userId === undefined ? clientId : `${userId.length}:${userId}/${clientId}`;
+
+/**
+ * Reads a marker's arguments, the sender scoped to `userId` (the connection's authenticated user,
+ * if any); undefined when malformed (the caller logs it).
+ */
+export function parseDeliveryId(args: readonly unknown[], userId?: string): DeliveryId | undefined {
   const [clientId, n, w] = args;
-  if (!isId(clientId) || !Number.isSafeInteger(n) || !Number.isSafeInteger(w)) return undefined;
+  if (typeof clientId !== "string" || !CLIENT_ID.test(clientId) || !Number.isSafeInteger(n) || !Number.isSafeInteger(w)) return undefined;
   if ((n as number) < 1 || (w as number) < 0 || (w as number) >= (n as number)) return undefined;
-  return { clientId, n: n as number, w: w as number };
+  return { clientId: senderKey(clientId, userId), n: n as number, w: w as number };
 }
 
 export class DeliveryLedger {

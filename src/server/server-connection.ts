@@ -298,7 +298,7 @@ export class ServerConnection {
   // ---- Invocations --------------------------------------------------------------------
 
   private markDelivery(args: unknown[]): void {
-    this.delivery = parseDeliveryId(args);
+    this.delivery = parseDeliveryId(args, this.o.userId);
     if (!this.delivery) this.o.log(`connection ${this.id}: malformed ${DELIVERY_METHOD} marker refused: ${JSON.stringify(args).slice(0, 200)}`);
   }
 

@@ -4,7 +4,7 @@
 // holds it "running" until `complete`, as IDeliveryLedger.TryBeginAsync / CompleteAsync.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { DeliveryLedger, parseDeliveryId, type DeliveryId, type DeliveryLedgerOptions } from "../../src/testing/index.js";
+import { DeliveryLedger, type DeliveryId, type DeliveryLedgerOptions } from "../../src/testing/index.js";
 
 const key = (id: DeliveryId) => `${id.clientId}#${id.n}`;
 
@@ -15,7 +15,12 @@ async function body(req: IncomingMessage): Promise<any> {
   return JSON.parse(text);
 }
 
-const idOf = (v: any): DeliveryId | undefined => (v ? parseDeliveryId([v.clientId, v.n, v.w]) : undefined);
+/** An id the C# filter already read from a marker: its sender may be scoped to a user (senderKey), so longer. */
+const idOf = (v: any): DeliveryId | undefined => {
+  if (!v || typeof v.clientId !== "string" || v.clientId === "" || v.clientId.length > 1024) return undefined;
+  const { n, w } = v;
+  return Number.isSafeInteger(n) && Number.isSafeInteger(w) && n >= 1 && w >= 0 && w < n ? { clientId: v.clientId, n, w } : undefined;
+};
 
 export class LedgerServer {
   readonly ledger: DeliveryLedger;

@@ -45,6 +45,21 @@ describe("DeliveryLedger", () => {
 
   it("refuses malformed markers", () => {
     expect(parseDeliveryId(["c", 2, 1])).toEqual({ clientId: "c", n: 2, w: 1 });
-    for (const bad of [[], ["c", 0, 0], ["c", 2, 2], ["c", 1.5, 0], ["x".repeat(129), 1, 0], [7, 1, 0], ["c", "1", 0]]) expect(parseDeliveryId(bad)).toBeUndefined();
+    for (const bad of [[], ["c", 0, 0], ["c", 2, 2], ["c", 1.5, 0], ["x".repeat(129), 1, 0], [7, 1, 0], ["c", "1", 0], ["5:alice/c", 1, 0], ["a b", 1, 0]]) expect(parseDeliveryId(bad)).toBeUndefined();
+  });
+
+  it("keeps an authenticated user's senders apart from everyone else's, whatever client id a marker names", async () => {
+    // The marker's client id is the client's word: scoped to its user, no pair reads as another.
+    expect(parseDeliveryId(["c1", 2, 1], "alice")).toEqual({ clientId: "5:alice/c1", n: 2, w: 1 });
+    const keys = [["c", "a/b"], ["b-c", "a"], ["c", undefined], ["c", ""], ["c", "a"]].map(([c, u]) => parseDeliveryId([c, 1, 0], u)!.clientId);
+    expect(new Set(keys).size).toBe(keys.length);
+
+    // Mallory names Alice's client id with a huge watermark: Alice's next send still runs.
+    const ledger = new DeliveryLedger();
+    const ran: string[] = [];
+    await ledger.run(parseDeliveryId(["aliceClient", 1_000_000, 999_999], "mallory")!, () => ran.push("mallory"));
+    const alice = await ledger.run(parseDeliveryId(["aliceClient", 1, 0], "alice")!, () => ran.push("alice #1"));
+    expect(alice.duplicate).toBe(false);
+    expect(ran).toEqual(["mallory", "alice #1"]);
   });
 });

@@ -34,7 +34,7 @@ public class Chat(ServerInfo server, IChatStore store) : GracefulHub
     /** Idempotent by clientMsgId: a re-send after an interruption is not a second message. */
     public async Task SendMessage(string clientMsgId, string user, int seq, string text)
     {
-        if (Environment.GetEnvironmentVariable("TRACE_SENDS") == "1") Events.Write("send", new { connectionId = Context.ConnectionId, clientMsgId });
+        if (Environment.GetEnvironmentVariable("TRACE_SENDS") == "1") Events.Write("send", new { connectionId = Context.ConnectionId, clientMsgId, user = Context.UserIdentifier });
         var (message, isNew) = await store.AddAsync(new ChatMessage(0, clientMsgId, user, seq, text, server.Id));
         if (isNew) await Clients.All.SendAsync("message", message);
     }

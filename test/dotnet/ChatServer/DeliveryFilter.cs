@@ -19,9 +19,18 @@ public interface IDeliveryLedger
 
 public abstract partial class GracefulHub : Hub
 {
-    // The marker: remembered for this connection's next invocation.
-    public void GracefulDelivery(string clientId, long n, long w) =>
-        Context.Items[DeliveryFilter.Key] = new DeliveryId(clientId, n, w);
+    // The marker: remembered for this connection's next invocation. It is the client's word, so
+    // an authenticated user's ids live under that user (length-prefixed: no pair reads as another;
+    // an anonymous id has no ':'): naming someone else's client id touches only your own records.
+    public void GracefulDelivery(string clientId, long n, long w)
+    {
+        if (!IsClientId(clientId) || n < 1 || w < 0 || w >= n) return; // malformed: the call runs unmarked
+        var user = Context.UserIdentifier;
+        Context.Items[DeliveryFilter.Key] = new DeliveryId(user is null ? clientId : $"{user.Length}:{user}/{clientId}", n, w);
+    }
+
+    static bool IsClientId(string s) =>
+        s is { Length: > 0 and <= 128 } && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
 }
 
 public sealed class DeliveryFilter(IDeliveryLedger ledger) : IHubFilter

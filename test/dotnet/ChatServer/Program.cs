@@ -8,6 +8,7 @@
 //   DELIVERY_LEDGER_URL               set: the delivery filter (DeliveryFilter.cs) over this shared ledger:
 //                                     redis://host:port[?option=value&...]  RedisDeliveryLedger.cs on that Redis
 //                                     http://...         HttpDeliveryLedger.cs (the kit's ledger, test/e2e/ledger-server.ts)
+//   TEST_USER_QUERY=1                 a request's ?user= signs it in as that user (tests only: a stand-in for real auth)
 // Start with `dotnet ChatServer.dll --urls http://127.0.0.1:0`; SIGTERM runs the host's StopAsync.
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Azure.SignalR;
@@ -71,6 +72,18 @@ else
 }
 
 var app = builder.Build();
+if (Environment.GetEnvironmentVariable("TEST_USER_QUERY") == "1")
+{
+    // Tests only, never an app's auth: ?user=alice on the negotiate (and, self-hosted, the connect)
+    // makes the request alice's, so Context.UserIdentifier is "alice" in the hub, through Azure too.
+    app.Use((ctx, next) =>
+    {
+        if (ctx.Request.Query["user"] is { Count: 1 } user && user[0] is { Length: > 0 } name)
+            ctx.User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+                [new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, name)], "test"));
+        return next();
+    });
+}
 Events.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ChatServer");
 // Stateful reconnect for self-hosted clients that ask for it: a dropped WebSocket is re-opened and replayed.
 app.MapHub<Chat>("/chat", o => o.AllowStatefulReconnects = true);

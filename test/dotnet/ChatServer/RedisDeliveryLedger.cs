@@ -151,9 +151,10 @@ public sealed class RedisDeliveryLedger(
         }
     }
 
-    // The client's limits (docs/csharp-hub.md), and numbers a Lua double holds exactly.
+    // The marker's limits (GracefulDelivery checks the client id; scoped to a user it grows by the
+    // user id), and numbers a Lua double holds exactly.
     private static bool IsValid(DeliveryId id) =>
-        id.ClientId is { Length: > 0 and <= 128 } && id.N >= 1 && id.N <= (1L << 53) && id.W >= 0 && id.W < id.N;
+        id.ClientId is { Length: > 0 and <= 1024 } && id.N >= 1 && id.N <= (1L << 53) && id.W >= 0 && id.W < id.N;
 
     private RedisKey[] SenderKeys(string clientId)
     {
