@@ -88,6 +88,12 @@ export class ServerConnection {
   private readonly limit: InvocationLimit;
   /** The delivery id announced for the next invocation (DELIVERY_METHOD marker). */
   private delivery: DeliveryId | undefined;
+  /**
+   * The one sender this connection's markers may name (its first marker's): the SDK keeps one
+   * client id per connection, and a connection naming a new sender per marker would fill the
+   * shared ledger with records (evicting other clients' ones) at no cost of its own.
+   */
+  private sender: string | undefined;
   /** Migrated here and no invocation read yet: the first one may be a marker's message (takeHandover). */
   private handoverDue: boolean;
   /** Client results other servers asked this client for: invocation id → the caller server. */
@@ -298,8 +304,10 @@ export class ServerConnection {
   // ---- Invocations --------------------------------------------------------------------
 
   private markDelivery(args: unknown[]): void {
-    this.delivery = parseDeliveryId(args, this.o.userId);
-    if (!this.delivery) this.o.log(`connection ${this.id}: malformed ${DELIVERY_METHOD} marker refused: ${JSON.stringify(args).slice(0, 200)}`);
+    const id = parseDeliveryId(args, this.o.userId);
+    this.delivery = id && (this.sender ??= id.clientId) === id.clientId ? id : undefined;
+    if (!id) this.o.log(`connection ${this.id}: malformed ${DELIVERY_METHOD} marker refused: ${JSON.stringify(args).slice(0, 200)}`);
+    else if (!this.delivery) this.o.log(`connection ${this.id}: ${DELIVERY_METHOD} marker for a second sender refused (the first was ${this.sender})`);
   }
 
   private async invocation(m: InvocationMessage | StreamInvocationMessage): Promise<void> {

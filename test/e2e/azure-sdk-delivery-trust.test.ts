@@ -53,4 +53,23 @@ describeDotnet("delivery markers name only their own user's senders, with the re
       await mallory.stop();
     }
   }, 60_000);
+
+  it("a connection's markers name one sender, its first marker's: a marker naming another is ignored", async () => {
+    const raw = new HubConnectionBuilder().withUrl(`http://127.0.0.1:${server!.port}/chat?user=eve`).configureLogging(LogLevel.None).build();
+    const before = { ...ledger.ledger.stats };
+    const sends = () => server!.events.filter((e) => e.what === "send" && e.details.user === "eve").map((e) => String(e.details.clientMsgId));
+    try {
+      await raw.start();
+      await raw.send("GracefulDelivery", "first", 1, 0);
+      await raw.invoke("SendMessage", "e#1", "eve", 1, "one");
+      await raw.send("GracefulDelivery", "second", 1, 0); // a new sender per marker would grow the ledger
+      await raw.invoke("SendMessage", "e#2", "eve", 2, "two"); // runs unmarked
+      await raw.send("GracefulDelivery", "first", 1, 0);
+      await raw.invoke("SendMessage", "e#1", "eve", 1, "one again"); // still the first sender's: a copy
+      expect(sends()).toEqual(["e#1", "e#2"]);
+      expect(ledger.ledger.stats).toEqual({ ran: before.ran + 1, duplicates: before.duplicates + 1, orderTimeouts: before.orderTimeouts });
+    } finally {
+      await raw.stop();
+    }
+  }, 60_000);
 });

@@ -43,3 +43,28 @@ it("a marker naming another user's client id cannot make that client's sends be 
     await mallory.stop();
   }
 }, 20_000);
+
+it("a connection's markers name one sender, its first marker's: a marker naming another is ignored", async () => {
+  const runs: string[] = [];
+  const ledger = new DeliveryLedger({ orderWaitMs: 2_000 });
+  class Relay extends Hub {
+    post(text: string) {
+      runs.push(text);
+    }
+  }
+  const k = (kit = await startKit({ hubs: { relay: Relay }, servers: 1, serverOptions: { deliveries: ledger } }));
+  const raw = new HubConnectionBuilder().withUrl(k.servers[0]!.url("relay")).configureLogging(LogLevel.None).build();
+  try {
+    await raw.start();
+    await raw.send("GracefulDelivery", "first", 1, 0);
+    await raw.invoke("Post", "one");
+    await raw.send("GracefulDelivery", "second", 1, 0); // a new sender per marker would grow the ledger
+    await raw.invoke("Post", "two"); // runs unmarked
+    await raw.send("GracefulDelivery", "first", 1, 0);
+    await raw.invoke("Post", "one again"); // still the first sender's: a copy
+    expect(runs).toEqual(["one", "two"]);
+    expect(ledger.stats).toEqual({ ran: 1, duplicates: 1, orderTimeouts: 0 });
+  } finally {
+    await raw.stop();
+  }
+}, 20_000);

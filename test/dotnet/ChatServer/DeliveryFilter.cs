@@ -22,12 +22,19 @@ public abstract partial class GracefulHub : Hub
     // The marker: remembered for this connection's next invocation. It is the client's word, so
     // an authenticated user's ids live under that user (length-prefixed: no pair reads as another;
     // an anonymous id has no ':'): naming someone else's client id touches only your own records.
+    // One sender per connection (its first marker's), as the SDK keeps it: a connection naming a
+    // new one per marker would fill the shared ledger with records at no cost of its own.
     public void GracefulDelivery(string clientId, long n, long w)
     {
         if (!IsClientId(clientId) || n < 1 || w < 0 || w >= n) return; // malformed: the call runs unmarked
         var user = Context.UserIdentifier;
-        Context.Items[DeliveryFilter.Key] = new DeliveryId(user is null ? clientId : $"{user.Length}:{user}/{clientId}", n, w);
+        var sender = user is null ? clientId : $"{user.Length}:{user}/{clientId}";
+        if (Context.Items.TryGetValue(SenderKey, out var first) && first is string s && s != sender) return;
+        Context.Items[SenderKey] = sender;
+        Context.Items[DeliveryFilter.Key] = new DeliveryId(sender, n, w);
     }
+
+    const string SenderKey = "graceful.sender";
 
     static bool IsClientId(string s) =>
         s is { Length: > 0 and <= 128 } && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
