@@ -36,6 +36,9 @@ if (ledgerUrl is { Length: > 0 } && new Uri(ledgerUrl) is { Scheme: "redis" } re
     redisOptions.AbortOnConnectFail = false;
     builder.Services.AddSingleton<IConnectionMultiplexer>(ConnectionMultiplexer.Connect(redisOptions));
     builder.Services.AddSingleton<IDeliveryLedger, RedisDeliveryLedger>();
+    // DELIVERY_RUNNING_TTL_MS: RedisDeliveryLedgerOptions.RunningTtl (tests shorten it).
+    if (int.TryParse(Environment.GetEnvironmentVariable("DELIVERY_RUNNING_TTL_MS"), out var runningTtlMs))
+        builder.Services.AddSingleton(new RedisDeliveryLedgerOptions { RunningTtl = TimeSpan.FromMilliseconds(runningTtlMs) });
 }
 else if (ledgerUrl is { Length: > 0 }) builder.Services.AddSingleton<IDeliveryLedger>(new HttpDeliveryLedger(ledgerUrl));
 var signalR = builder.Services.AddSignalR(o =>

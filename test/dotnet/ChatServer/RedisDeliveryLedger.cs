@@ -10,6 +10,7 @@
 //   graceful:handover:<connectionId>      string   the marker a migrated connection's old
 //                                                  server held: JSON, "null" for none          (HandoverTtl)
 // The {braces} keep a sender's keys in one Redis Cluster slot, as a script needs.
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using StackExchange.Redis;
@@ -23,8 +24,8 @@ public sealed class RedisDeliveryLedgerOptions
     // Default: OrderWait. Paid in full only when the old server died before writing it.
     public TimeSpan? HandoverWait { get; init; }
     public TimeSpan HandoverTtl { get; init; } = TimeSpan.FromSeconds(60);
-    // A "running" entry whose server died mid-call is dropped after this. Keep it above your
-    // longest hub call: past it, a re-send may run that call a second time.
+    // A "running" entry whose server died mid-call is dropped after this. A live server renews its
+    // entries every RunningTtl / 3 while their calls run, so a long call keeps its protection.
     public TimeSpan RunningTtl { get; init; } = TimeSpan.FromSeconds(15);
     // A sender idle this long is forgotten: its next send starts a fresh record.
     public TimeSpan SenderTtl { get; init; } = TimeSpan.FromHours(1);
@@ -38,6 +39,9 @@ public sealed class RedisDeliveryLedger(
 {
     private readonly RedisDeliveryLedgerOptions _o = options ?? new();
     private IDatabase Db => redis.GetDatabase();
+    // The calls this server runs, each renewing its running entry until it completes. If the
+    // server dies, the renewals die with it and the entries expire after RunningTtl.
+    private readonly ConcurrentDictionary<(string, long), CancellationTokenSource> _renewals = new();
 
     // One attempt to begin. ARGV: n, w, late (1: the order wait is over), running TTL, sender TTL (ms).
     // Answers "begun", "overdue" (begun without its predecessors: late), "copy", or what it waits for:
@@ -78,6 +82,13 @@ public sealed class RedisDeliveryLedger(
         for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
         """;
 
+    // ARGV: n, running TTL (ms). XX: a completed entry (removed) is never brought back.
+    private const string RenewScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+        """;
+
     // GETDEL as a script: the same one round trip, and it runs on Redis before 6.2 too.
     private const string TakeScript = """
         local v = redis.call('GET', KEYS[1])
@@ -103,9 +114,11 @@ public sealed class RedisDeliveryLedger(
             switch (answer)
             {
                 case "begun":
+                    KeepRunning(id);
                     return true;
                 case "overdue":
                     logger.LogWarning("Delivery {ClientId}#{N} runs without its predecessors after {Wait}.", id.ClientId, id.N, _o.OrderWait);
+                    KeepRunning(id);
                     return true;
                 case "copy":
                     logger.LogDebug("Delivery {ClientId}#{N} is a copy: not run.", id.ClientId, id.N);
@@ -122,7 +135,36 @@ public sealed class RedisDeliveryLedger(
     public async Task CompleteAsync(DeliveryId id)
     {
         if (!IsValid(id)) return;
+        if (_renewals.TryRemove((id.ClientId, id.N), out var renewal)) renewal.Cancel();
         await Db.ScriptEvaluateAsync(CompleteScript, SenderKeys(id.ClientId), [id.N, Ms(_o.SenderTtl)]);
+    }
+
+    // Renews the running entry of a call this server began, until CompleteAsync. A failed renewal
+    // (Redis briefly away) is logged and tried again at the next tick.
+    private void KeepRunning(DeliveryId id)
+    {
+        var renewal = new CancellationTokenSource();
+        if (!_renewals.TryAdd((id.ClientId, id.N), renewal)) return;
+        var key = SenderKeys(id.ClientId)[2];
+        _ = Task.Run(async () =>
+        {
+            using (renewal)
+            {
+                while (!renewal.IsCancellationRequested)
+                {
+                    try
+                    {
+                        await Task.Delay(_o.RunningTtl / 3, renewal.Token);
+                        await Db.ScriptEvaluateAsync(RenewScript, [key], [id.N, Ms(_o.RunningTtl)]);
+                    }
+                    catch (OperationCanceledException) { return; }
+                    catch (Exception e)
+                    {
+                        logger.LogWarning(e, "Delivery {ClientId}#{N}: its running entry was not renewed.", id.ClientId, id.N);
+                    }
+                }
+            }
+        });
     }
 
     public Task HandOverAsync(string connectionId, DeliveryId? pending) =>
