@@ -16,7 +16,7 @@ const external = (id) =>
 // test/unit/mangle-list.test.ts fails on a name the published types declare or the source also uses
 // as a string (a key looked up by its text), `npm run test:min` runs the SDK's unit tests against the
 // minified build, and test/browser/happy-dom.test.ts runs both global builds together. `builtins`:
-// names that are also DOM properties (`open`, `pending`, `finish`…) are renamed too (−49 B gzipped);
+// names that are also DOM properties (`open`, `pending`, `finish`…) are renamed too (−47 B gzipped);
 // nothing here reads them off a DOM object.
 const PRIVATE = [
   "appHandlers", "eachApp", "gotClose", "gotExit", "gotHello", "gotReconnected", "gotReconnecting", "hasLeft", "isAccepted", "isCurrent",
