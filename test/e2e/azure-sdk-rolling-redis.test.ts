@@ -16,8 +16,8 @@
 // exits ~100 ms after the FinAck with those calls cut short (a crash mid-call). Their successors,
 // forwarded to the new server ahead of the client's re-send, then wait OrderWait (5 s) each for a
 // predecessor queued behind them on the same connection; after three, the dead server's running
-// entry has expired (RunningTtl, 15 s) and the re-send runs a second time. A known failure (about
-// 2 runs in 9), kept to reproduce it; ROLLING_LOGS=<dir> writes every process's log.
+// entry has expired (RunningTtl, 15 s) and the re-send runs a second time. A known failure (4 runs
+// in 13 here), kept to reproduce it; ROLLING_LOGS=<dir> writes every process's log.
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { EventEmitter } from "node:events";
 import { writeFileSync } from "node:fs";
