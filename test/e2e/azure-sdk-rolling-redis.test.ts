@@ -11,13 +11,14 @@
 //
 // ROLLING_WITHOUT_LEDGER=1 runs the same scenario without the ledger (no DELIVERY_LEDGER_URL):
 // the exactly-once check fails (12–17 re-sends ran twice per run), which shows it can.
-// ROLLING_HOLD=1 also holds, in the store, every call of a MigrateClients server that is leaving,
-// until its clients have moved. The SDK 1.34.0 does not wait for running hub calls: the process
-// exits ~100 ms after the FinAck with those calls cut short (a crash mid-call). Their successors,
-// forwarded to the new server ahead of the client's re-send, then wait OrderWait (5 s) each for a
-// predecessor queued behind them on the same connection; after three, the dead server's running
-// entry has expired (RunningTtl, 15 s) and the re-send runs a second time. A known failure (4 runs
-// in 13 here), kept to reproduce it; ROLLING_LOGS=<dir> writes every process's log.
+// Each MigrateClients server that leaves has its calls held, in the store, until its clients have
+// moved: they are still running when the server SDK's shutdown ends. Microsoft.Azure.SignalR 1.34.0
+// does not wait for them; without ChatServer's RunningCalls.cs the process exited ~100 ms after the
+// FinAck with those calls cut short (a crash mid-call), their successors, forwarded to the new server
+// ahead of the client's re-send, waited OrderWait (5 s) each for a predecessor queued behind them,
+// and after three the dead server's running entry had expired and the re-send ran a second time
+// (4 runs in 13 failed). With it, the leaving server waits for its calls, which finish and are
+// recorded. ROLLING_HOLD=0 leaves the calls alone; ROLLING_LOGS=<dir> writes every process's log.
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { EventEmitter } from "node:events";
 import { writeFileSync } from "node:fs";
@@ -35,8 +36,8 @@ const CLIENTS = 8;
 const SEND_EVERY_MS = 50;
 const NAMED = new Set(["CallTimeoutError", "InvocationInterruptedError", "ConnectionStoppedError", "BufferFullError", "MessageTooLargeError"]);
 const WITH_LEDGER = process.env.ROLLING_WITHOUT_LEDGER !== "1";
-/** ROLLING_HOLD=1: hold the leaving server's calls in the store (see the header): a known failure. */
-const HOLD = process.env.ROLLING_HOLD === "1";
+/** Hold a leaving MigrateClients server's calls in the store until its clients moved (see the header). */
+const HOLD = process.env.ROLLING_HOLD !== "0";
 
 class Sender extends EventEmitter<{ settled: [] }> {
   seq = 0;
@@ -173,6 +174,7 @@ describeRedis(`a rolling deploy of real ChatServer processes ${WITH_LEDGER ? "ov
         );
         release();
         expect(await exited, `${oldId} exit code`).toBe(0);
+        // It waited for the calls it was running (RunningCalls.cs) instead of cutting them short.
         await fresh;
       } finally {
         release();

@@ -41,8 +41,12 @@ if (ledgerUrl is { Length: > 0 } && new Uri(ledgerUrl) is { Scheme: "redis" } re
         builder.Services.AddSingleton(new RedisDeliveryLedgerOptions { RunningTtl = TimeSpan.FromMilliseconds(runningTtlMs) });
 }
 else if (ledgerUrl is { Length: > 0 }) builder.Services.AddSingleton<IDeliveryLedger>(new HttpDeliveryLedger(ledgerUrl));
+// The process outlives the hub calls it runs (RunningCalls.cs): the server SDK's shutdown does not wait for them.
+builder.Services.AddSingleton<RunningCalls>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<RunningCalls>());
 var signalR = builder.Services.AddSignalR(o =>
 {
+    o.AddFilter<RunningCalls>();
     if (ledgerUrl is { Length: > 0 }) o.AddFilter<DeliveryFilter>();
 });
 if (!string.IsNullOrEmpty(builder.Configuration["Azure:SignalR:ConnectionString"]))

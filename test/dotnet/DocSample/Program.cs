@@ -3,7 +3,10 @@ using Microsoft.Azure.SignalR; // NuGet package Microsoft.Azure.SignalR
 
 var builder = WebApplication.CreateBuilder(args);
 // The connection string comes from configuration: Azure:SignalR:ConnectionString.
-builder.Services.AddSignalR().AddAzureSignalR(o =>
+// The process outlives the hub calls it runs (RunningCalls.cs, below).
+builder.Services.AddSingleton<RunningCalls>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<RunningCalls>());
+builder.Services.AddSignalR(o => o.AddFilter<RunningCalls>()).AddAzureSignalR(o =>
 {
     o.GracefulShutdown.Mode = GracefulShutdownMode.MigrateClients; // or WaitForClientsClose
     o.GracefulShutdown.Timeout = TimeSpan.FromSeconds(30);
