@@ -75,6 +75,7 @@ export class ChatServerProcess extends EventEmitter<{ line: [string] }> {
       SHUTDOWN_MODE: o.mode ?? "WaitForClientsClose",
       SHUTDOWN_TIMEOUT_S: String(o.timeoutSeconds ?? 10),
       ASPNETCORE_ENVIRONMENT: "Production",
+      EXIT_WITH_STDIN: "1", // no server outlives the test process, whatever happens to it
     };
     if (o.connectionString) env["Azure__SignalR__ConnectionString"] = o.connectionString;
     if (o.storeUrl) env["CHAT_STORE_URL"] = o.storeUrl;

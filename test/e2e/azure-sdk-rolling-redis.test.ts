@@ -160,12 +160,13 @@ describeRedis(`a rolling deploy of real ChatServer processes ${WITH_LEDGER ? "ov
       expect(onOld.length, `clients on ${oldId}`).toBeGreaterThan(0);
       const before = new Map(onOld.map((s) => [s, { ...s.seen }]));
       let release = () => {};
+      let fresh: Promise<ChatServerProcess> | undefined;
       if (HOLD && mode === "MigrateClients") {
         const held = new Promise<void>((r) => (release = r));
         store.gate = (m) => (m.serverId === oldId ? (heldCalls++, held) : Promise.resolve());
       }
       try {
-        const fresh = startServer(replacement, "MigrateClients");
+        fresh = startServer(replacement, "MigrateClients");
         const exited = old.stop();
         // Everyone off the old server: moved (MigrateClients) or reconnected and resumed elsewhere.
         const moved = (s: Sender) => (mode === "MigrateClients" ? s.seen.migrated > before.get(s)!.migrated : s.seen.resumedAfterExit > before.get(s)!.resumedAfterExit);
@@ -179,6 +180,7 @@ describeRedis(`a rolling deploy of real ChatServer processes ${WITH_LEDGER ? "ov
       } finally {
         release();
         store.gate = undefined;
+        await fresh?.catch(() => {}); // listed in `servers` before afterAll stops them, even when a check failed
       }
       await flowing(3);
     };

@@ -9,6 +9,7 @@
 //                                     redis://host:port[?option=value&...]  RedisDeliveryLedger.cs on that Redis
 //                                     http://...         HttpDeliveryLedger.cs (the kit's ledger, test/e2e/ledger-server.ts)
 //   TEST_USER_QUERY=1                 a request's ?user= signs it in as that user (tests only: a stand-in for real auth)
+//   EXIT_WITH_STDIN=1                 stop when stdin ends (tests: the process that started us is gone)
 // Start with `dotnet ChatServer.dll --urls http://127.0.0.1:0`; SIGTERM runs the host's StopAsync.
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Azure.SignalR;
@@ -79,6 +80,16 @@ else
 }
 
 var app = builder.Build();
+if (Environment.GetEnvironmentVariable("EXIT_WITH_STDIN") == "1")
+{
+    // Tests: whoever started us is gone once our stdin ends (its end of the pipe closed with it), so
+    // stop too; a test run that fails or is killed leaves no server behind.
+    _ = Task.Run(async () =>
+    {
+        while (await Console.In.ReadLineAsync() is not null) { }
+        app.Lifetime.StopApplication();
+    });
+}
 if (Environment.GetEnvironmentVariable("TEST_USER_QUERY") == "1")
 {
     // Tests only, never an app's auth: ?user=alice on the negotiate (and, self-hosted, the connect)
