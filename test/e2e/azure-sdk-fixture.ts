@@ -5,10 +5,10 @@
 import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { buildDotnetProject, spawnDotnet } from "../dotnet/dotnet.js";
 import type { ChatMessage } from "./chat-fixture.js";
+import { closeHttp, listenLoopback, loopbackUrl } from "./loopback-http.js";
 
 /** The SDK's default ServiceOptions.ConnectionCount (InitialHubServerConnectionCount). */
 export const LINKS_PER_SERVER = 5;
@@ -199,16 +199,15 @@ export class ChatStoreServer extends EventEmitter<{ stored: [ChatMessage] }> {
       res.writeHead(404).end();
     });
     store = new ChatStoreServer(http);
-    await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
+    await listenLoopback(http);
     return store;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.http.address() as AddressInfo).port}/`;
+    return loopbackUrl(this.http);
   }
 
-  async stop(): Promise<void> {
-    this.http.closeAllConnections();
-    await new Promise<void>((r) => this.http.close(() => r()));
+  stop(): Promise<void> {
+    return closeHttp(this.http);
   }
 }

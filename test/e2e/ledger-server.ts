@@ -3,7 +3,7 @@
 // JSON bodies. `begin` answers once the ledger lets the delivery run (or finds it a copy) and
 // holds it "running" until `complete`, as IDeliveryLedger.TryBeginAsync / CompleteAsync.
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeHttp, listenLoopback, loopbackUrl } from "./loopback-http.js";
 import { DeliveryLedger, type DeliveryId, type DeliveryLedgerOptions } from "../../src/testing/index.js";
 
 const key = (id: DeliveryId) => `${id.clientId}#${id.n}`;
@@ -68,16 +68,15 @@ export class LedgerServer {
 
   static async start(options: DeliveryLedgerOptions = {}): Promise<LedgerServer> {
     const s = new LedgerServer(createServer(), options);
-    await new Promise<void>((r) => s.http.listen(0, "127.0.0.1", () => r()));
+    await listenLoopback(s.http);
     return s;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.http.address() as AddressInfo).port}/`;
+    return loopbackUrl(this.http);
   }
 
-  async stop(): Promise<void> {
-    this.http.closeAllConnections();
-    await new Promise<void>((r) => this.http.close(() => r()));
+  stop(): Promise<void> {
+    return closeHttp(this.http);
   }
 }
