@@ -5,6 +5,7 @@
 // untouched, and relays what it is given, untouched — only pings, closes, acks and
 // sequence messages are its own business.
 import { FramingError, RecordReader, VarintFrameReader } from "../protocol/frame-reader.js";
+import { framedRecords } from "../protocol/framed-records.js";
 import { hubProtocol, type HubProtocol } from "../protocol/hub-protocol.js";
 import { InvalidDataError, MessageType, RECORD_SEPARATOR_CODE, parseHandshake, type HandshakeRequest } from "../protocol/json-hub-protocol.js";
 import type { ClientTransport } from "./client-transport.js";
@@ -164,7 +165,7 @@ export class ClientConnection {
     if (this.closed) return;
     if (!this.buffer) return this.rawSend(payload);
     // Stateful reconnect numbers each sequenced record, so the payload is cut into records.
-    for (const record of this.records(payload)) {
+    for (const record of framedRecords(payload, this.binary)) {
       const type = this.binary ? peekMessagePackType(skipPrefix(record)) : peekJsonType(record.subarray(0, record.length - 1));
       if (!isSequenced(type)) {
         if (this.transport) this.rawSend(record);
@@ -267,29 +268,6 @@ export class ClientConnection {
     this.lastSentAt = Date.now();
     this.transport.send(bytes, this.binary && this.transport.binary);
     if (this.transport.bufferedBytes > this.limits.sendQueuePauseBytes || this.paused) this.checkQueue();
-  }
-
-  /** Cuts server output (whole records) into records, each with its framing. */
-  private *records(payload: Uint8Array): Generator<Uint8Array> {
-    let pos = 0;
-    while (pos < payload.length) {
-      let end: number;
-      if (this.binary) {
-        let length = 0;
-        let i = pos;
-        for (let shift = 0; ; shift += 7) {
-          const b = payload[i++]!;
-          length += (b & 0x7f) * 2 ** shift;
-          if ((b & 0x80) === 0 || i >= payload.length) break;
-        }
-        end = Math.min(payload.length, i + length);
-      } else {
-        const at = payload.indexOf(RECORD_SEPARATOR_CODE, pos);
-        end = at < 0 ? payload.length : at + 1;
-      }
-      yield payload.subarray(pos, end);
-      pos = end;
-    }
   }
 
   private receive(data: Uint8Array, binary: boolean | undefined): void {
