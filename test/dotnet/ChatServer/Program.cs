@@ -83,12 +83,13 @@ var app = builder.Build();
 if (Environment.GetEnvironmentVariable("EXIT_WITH_STDIN") == "1")
 {
     // Tests: whoever started us is gone once our stdin ends (its end of the pipe closed with it), so
-    // stop too; a test run that fails or is killed leaves no server behind.
-    _ = Task.Run(async () =>
+    // stop too; a test run that fails or is killed leaves no server behind. A thread of its own:
+    // console reads block, and a blocked thread-pool thread starved the hub calls on 2 cores.
+    new Thread(() =>
     {
-        while (await Console.In.ReadLineAsync() is not null) { }
+        Console.OpenStandardInput().CopyTo(Stream.Null);
         app.Lifetime.StopApplication();
-    });
+    }) { IsBackground = true, Name = "stdin watch" }.Start();
 }
 if (Environment.GetEnvironmentVariable("TEST_USER_QUERY") == "1")
 {
